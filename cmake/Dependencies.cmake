@@ -1,0 +1,30 @@
+# Finds the third-party libraries and exposes each as one imported target:
+#   uvframe::uv, fmt::fmt, spdlog::spdlog, CLI11::CLI11, Iconv::Iconv,
+#   GTest::gtest_main, benchmark::benchmark.
+# libuv ships a CMake config with vcpkg; Debian's libuv1-dev only has pkg-config.
+
+find_package(libuv CONFIG QUIET)
+if(TARGET libuv::uv)
+  add_library(uvframe::uv ALIAS libuv::uv)
+elseif(TARGET uv)
+  add_library(uvframe::uv ALIAS uv)
+elseif(TARGET uv_a)
+  add_library(uvframe::uv ALIAS uv_a)
+else()
+  find_package(PkgConfig REQUIRED)
+  pkg_check_modules(LIBUV REQUIRED IMPORTED_TARGET libuv>=1.44)
+  add_library(uvframe::uv ALIAS PkgConfig::LIBUV)
+endif()
+
+find_package(fmt REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(CLI11 CONFIG REQUIRED)
+find_package(Iconv REQUIRED)
+find_package(Threads REQUIRED)
+
+if(UVFRAME_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+endif()
+if(UVFRAME_BUILD_BENCH)
+  find_package(benchmark REQUIRED)
+endif()

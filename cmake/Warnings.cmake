@@ -1,0 +1,23 @@
+# uvframe_target_defaults(target): warnings (errors on our own code only),
+# sanitizers, and platform libraries. Third-party targets never see -Werror.
+
+function(uvframe_target_defaults target)
+  if(MSVC)
+    target_compile_options(${target} PRIVATE /W4 /utf-8)
+    if(UVFRAME_WERROR)
+      target_compile_options(${target} PRIVATE /WX)
+    endif()
+  else()
+    target_compile_options(${target} PRIVATE -Wall -Wextra -Wshadow
+                                             -Wnon-virtual-dtor -Wpedantic)
+    if(UVFRAME_WERROR)
+      target_compile_options(${target} PRIVATE -Werror)
+    endif()
+  endif()
+  if(UVFRAME_SANITIZE)
+    target_compile_options(${target} PRIVATE -fsanitize=${UVFRAME_SANITIZE}
+                                             -fno-omit-frame-pointer
+                                             -fno-sanitize-recover=all)
+    target_link_options(${target} PRIVATE -fsanitize=${UVFRAME_SANITIZE})
+  endif()
+endfunction()

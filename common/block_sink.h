@@ -1,0 +1,49 @@
+// BlockSink: an spdlog sink that formats lines (with the logger's pattern)
+// into a private block and hands whole blocks to the LogWriter.
+//
+// One BlockSink per thread that logs (each worker, the control loop), so the
+// sink needs no mutex: spdlog's null_mutex variant of base_sink is used. The
+// owning thread calls flush() (a libuv timer does it several times a second)
+// so a quiet server's last lines still reach the file quickly.
+#pragma once
+
+#include <spdlog/details/null_mutex.h>
+#include <spdlog/logger.h>
+#include <spdlog/sinks/base_sink.h>
+
+#include <memory>
+
+#include "log_writer.h"
+
+namespace uvframe {
+
+/// Per-thread sink; used only by the thread that owns its logger.
+class BlockSink final : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
+ public:
+  explicit BlockSink(LogWriter& writer);
+  ~BlockSink() override;
+
+  /// Bytes formatted into the current block and not handed over yet.
+  std::size_t pendingBytes() const { return block_.size(); }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override;
+  void flush_() override;
+
+ private:
+  void handOver();
+
+  LogWriter& writer_;
+  LogWriter::Block block_;
+  std::size_t handOverBytes_;
+};
+
+/// The line pattern of every uvframe log: "[2026-11-25 19:00:00.123] [info] ".
+inline constexpr const char* kLogPattern = "[%Y-%m-%d %H:%M:%S.%e] [%l] %v";
+
+/// A logger named name writing through a new BlockSink of writer, with the
+/// uvframe pattern and the given level.
+std::shared_ptr<spdlog::logger> makeBlockLogger(const std::string& name, LogWriter& writer,
+                                                spdlog::level::level_enum level);
+
+}  // namespace uvframe

@@ -1,0 +1,62 @@
+// BufferPool: per-worker cache of receive-buffer storage, with a byte budget.
+//
+// Why hand-written: the server must hold no read buffer for an idle
+// connection (a 64 KiB buffer for each of 10,000 quiet peers would be 640 MiB),
+// yet must not allocate per read either. A connection borrows a chunk when
+// bytes arrive and returns it as soon as its ring is empty, so the number of
+// chunks in use tracks the number of peers with a partial frame, not the
+// number of peers. Standard chunks are recycled through a free list; the rare
+// larger block (a frame bigger than one chunk, kept whole for --echo) comes
+// from the heap and goes back to it.
+//
+// The budget (--max-input-memory, split across workers) caps the bytes lent
+// out at once. When it is spent, acquire() fails and the connection stops
+// reading until some other connection returns its storage.
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+namespace uvframe {
+
+/// One contiguous piece of storage lent by a BufferPool.
+struct BufferBlock {
+  std::byte* data = nullptr;
+  std::size_t capacity = 0;
+  explicit operator bool() const { return data != nullptr; }
+};
+
+/// Lends receive storage to the connections of one worker. Not thread-safe:
+/// only the worker's loop thread may call it.
+class BufferPool {
+ public:
+  /// chunkBytes: size of a standard chunk; budgetBytes: most bytes lent out at
+  /// once (0 = unlimited); maxCachedChunks: free chunks kept for reuse.
+  BufferPool(std::size_t chunkBytes, std::size_t budgetBytes, std::size_t maxCachedChunks = 64);
+  ~BufferPool();
+  BufferPool(const BufferPool&) = delete;
+  BufferPool& operator=(const BufferPool&) = delete;
+
+  /// A block of at least minBytes (a standard chunk when minBytes fits one),
+  /// or an empty block when the budget cannot cover it.
+  BufferBlock acquire(std::size_t minBytes);
+  /// Gives a block back; it may be cached for the next acquire().
+  void release(BufferBlock block);
+
+  std::size_t chunkBytes() const { return chunkBytes_; }
+  std::size_t budgetBytes() const { return budgetBytes_; }
+  std::size_t bytesLent() const { return bytesLent_; }
+  std::size_t cachedChunks() const { return freeChunks_.size(); }
+  /// Blocks taken from the heap (not from the cache) since construction.
+  std::size_t heapAllocations() const { return heapAllocations_; }
+
+ private:
+  std::size_t chunkBytes_;
+  std::size_t budgetBytes_;
+  std::size_t maxCachedChunks_;
+  std::size_t bytesLent_ = 0;
+  std::size_t heapAllocations_ = 0;
+  std::vector<std::byte*> freeChunks_;
+};
+
+}  // namespace uvframe

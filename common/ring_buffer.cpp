@@ -1,0 +1,69 @@
+// RingBuffer: see ring_buffer.h for the layout and why it compacts.
+#include "ring_buffer.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace uvframe {
+
+std::span<std::byte> RingBuffer::prepareWrite(std::size_t frameBytes) {
+  if (!block_) {
+    block_ = pool_->acquire(frameBytes);
+    readIndex_ = writeIndex_ = 0;
+    if (!block_) return {};
+  }
+  if (frameBytes > block_.capacity) {
+    if (!grow(frameBytes)) return {};
+  }
+  // Compact when the current frame would run past the end of the block, or
+  // when the free tail is too short to be worth a read of its own.
+  std::size_t tail = block_.capacity - writeIndex_;
+  bool frameDoesNotFit = readIndex_ + frameBytes > block_.capacity;
+  if (readIndex_ > 0 && (frameDoesNotFit || tail < kMinReadBytes)) {
+    compact();
+  }
+  return {block_.data + writeIndex_, block_.capacity - writeIndex_};
+}
+
+void RingBuffer::consume(std::size_t n) {
+  readIndex_ += n;
+  if (readIndex_ == writeIndex_) {
+    // Nothing left: start again at the front for free.
+    readIndex_ = writeIndex_ = 0;
+  }
+}
+
+void RingBuffer::releaseStorage() {
+  if (block_) {
+    pool_->release(block_);
+    block_ = {};
+  }
+  readIndex_ = writeIndex_ = 0;
+}
+
+void RingBuffer::compact() {
+  std::size_t n = writeIndex_ - readIndex_;
+  if (n > 0) {
+    std::memmove(block_.data, block_.data + readIndex_, n);
+    bytesMoved_ += n;
+  }
+  readIndex_ = 0;
+  writeIndex_ = n;
+}
+
+bool RingBuffer::grow(std::size_t minCapacity) {
+  BufferBlock bigger = pool_->acquire(minCapacity);
+  if (!bigger) return false;
+  std::size_t n = writeIndex_ - readIndex_;
+  if (n > 0) {
+    std::memcpy(bigger.data, block_.data + readIndex_, n);
+    bytesMoved_ += n;
+  }
+  pool_->release(block_);
+  block_ = bigger;
+  readIndex_ = 0;
+  writeIndex_ = n;
+  return true;
+}
+
+}  // namespace uvframe
