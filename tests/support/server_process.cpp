@@ -1,0 +1,59 @@
+// ServerProcess: see server_process.h.
+#include "server_process.h"
+
+#include <signal.h>
+
+#include <regex>
+#include <stdexcept>
+
+namespace uvframe::test {
+
+std::vector<std::string> ServerProcess::commandLine(std::vector<std::string> args,
+                                                    std::string& host) {
+  std::vector<std::string> argv{programPath("uvframe-server"), "--port", "0"};
+  host = "127.0.0.1";
+  bool hasHost = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--host" && i + 1 < args.size()) {
+      hasHost = true;
+      host = args[i + 1];
+    }
+  }
+  if (!hasHost) {
+    argv.push_back("--host");
+    argv.push_back(host);
+  }
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
+
+ServerProcess::ServerProcess(std::vector<std::string> args, ChildProcess::Options options)
+    : process_(commandLine(std::move(args), host_), options) {
+  static const std::regex kListening(R"(\[tcp server\] listening on (\S+):(\d+))");
+  auto line = process_.waitForLine(
+      [](const std::string& l) { return std::regex_search(l, kListening); }, 20s);
+  if (!line) {
+    throw std::runtime_error("uvframe-server did not report listening; output:\n" +
+                             process_.output());
+  }
+  std::smatch m;
+  std::regex_search(*line, m, kListening);
+  port_ = static_cast<std::uint16_t>(std::stoi(m[2].str()));
+}
+
+std::optional<int> ServerProcess::stop(std::chrono::milliseconds timeout) {
+  process_.sendSignal(SIGTERM);
+  return process_.waitExit(timeout);
+}
+
+std::vector<std::string> ServerProcess::messagesFrom(const std::string& hostPort) const {
+  std::string tag = "[tcp/" + hostPort + "] ";
+  std::vector<std::string> out;
+  for (const auto& l : process_.lines()) {
+    auto pos = l.find(tag);
+    if (pos != std::string::npos) out.push_back(l.substr(pos + tag.size()));
+  }
+  return out;
+}
+
+}  // namespace uvframe::test

@@ -1,0 +1,57 @@
+// TestSocket: a plain blocking TCP client for integration tests, so a test
+// can control every byte and every split it sends (header and body in
+// separate writes, one byte at a time, a stall mid-frame, ...).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "frame_codec.h"
+
+namespace uvframe::test {
+
+/// The bytes of one frame: header in the given byte order, then payload.
+std::string frameBytes(std::string_view payload, ByteOrder order = ByteOrder::kLittle);
+
+/// One connected TCP socket (blocking). Closes on destruction.
+class TestSocket {
+ public:
+  /// Connects to host:port (numeric IPv4 or IPv6); throws std::runtime_error
+  /// on failure.
+  static TestSocket connect(const std::string& host, std::uint16_t port);
+
+  TestSocket(TestSocket&& other) noexcept;
+  TestSocket& operator=(TestSocket&& other) noexcept;
+  ~TestSocket();
+
+  /// Writes all bytes (one send call per chunk the kernel accepts).
+  void sendAll(std::string_view bytes);
+  void sendFrame(std::string_view payload, ByteOrder order = ByteOrder::kLittle);
+  /// Reads exactly n bytes, or nullopt on EOF, error or deadline.
+  std::optional<std::string> recvExact(std::size_t n,
+                                       std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  /// Reads one frame's payload, or nullopt on EOF, error or deadline.
+  std::optional<std::string> recvFrame(ByteOrder order = ByteOrder::kLittle,
+                                       std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  /// True once the peer has closed the connection (EOF or reset) within the
+  /// deadline; bytes that arrive meanwhile are discarded.
+  bool waitClosedByPeer(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  /// Sends a TCP RST instead of a FIN when closed (SO_LINGER 0).
+  void setResetOnClose();
+  void shutdownWrite();
+  void close();
+
+  /// "127.0.0.1:55244" or "[::1]:55244": how the server names this client.
+  std::string localHostPort() const;
+  std::uint16_t localPort() const;
+  int fd() const { return fd_; }
+
+ private:
+  explicit TestSocket(int fd) : fd_(fd) {}
+  int fd_ = -1;
+};
+
+}  // namespace uvframe::test
