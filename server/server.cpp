@@ -1,0 +1,261 @@
+// Server: see server.h.
+#include "server.h"
+
+#include <csignal>
+#include <cstdio>
+#include <stdexcept>
+
+#ifndef _WIN32
+#include <unistd.h>
+#endif
+
+#include "block_sink.h"
+#include "cli_support.h"
+#include "peer_address.h"
+
+namespace uvframe {
+namespace {
+
+#ifdef SO_REUSEPORT
+constexpr bool kHaveReusePort = true;
+#else
+constexpr bool kHaveReusePort = false;
+#endif
+
+const char* signalName(int signum) {
+  switch (signum) {
+    case SIGINT:
+      return "SIGINT";
+    case SIGTERM:
+      return "SIGTERM";
+#ifdef SIGHUP
+    case SIGHUP:
+      return "SIGHUP";
+#endif
+    default:
+      return "signal";
+  }
+}
+
+// The numeric address for --host: numeric text as is, a name resolved with
+// the system resolver (first answer).
+std::optional<PeerAddress> resolveHost(uv_loop_t* loop, const std::string& host,
+                                       std::string& error) {
+  sockaddr_storage probe{};
+  if (parseNumericAddress(host, 0, &probe, sizeof probe)) {
+    return peerFromSockaddr(reinterpret_cast<sockaddr*>(&probe));
+  }
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  uv_getaddrinfo_t req;
+  int rc = uv_getaddrinfo(loop, &req, nullptr, host.c_str(), nullptr, &hints);
+  if (rc != 0) {
+    error = uvErrorText(rc);
+    return std::nullopt;
+  }
+  auto peer = peerFromSockaddr(req.addrinfo->ai_addr);
+  uv_freeaddrinfo(req.addrinfo);
+  if (!peer) error = "no IPv4 or IPv6 address";
+  return peer;
+}
+
+}  // namespace
+
+Server::Server(ServerOptions options) : options_(std::move(options)) {
+  uv_loop_t* loop = loop_.get();
+  uv_signal_init(loop, &sigint_);
+  uv_signal_init(loop, &sigterm_);
+  uv_signal_init(loop, &sighup_);
+  uv_timer_init(loop, &statsTimer_);
+  sigint_.data = sigterm_.data = sighup_.data = statsTimer_.data = this;
+}
+
+Server::~Server() {
+  // Workers log through the writer until they are gone.
+  workers_.clear();
+  log_.reset();
+  if (writer_) writer_->stop();
+}
+
+int Server::run() {
+  maxDescriptors_ = raiseFileDescriptorLimit();
+  try {
+    LogWriter::Options lo;
+    lo.console = options_.console;
+    lo.filePath = options_.logFile;
+    writer_ = std::make_unique<LogWriter>(lo);
+  } catch (const std::runtime_error& e) {
+    std::fprintf(stderr, "uvframe-server: %s\n", e.what());
+    return 1;
+  }
+  // Lifecycle lines (listening, stats, shutdown) stay visible at --log-level
+  // warn, which only silences the per-message and per-connection lines.
+  auto controlLevel = options_.logLevel <= spdlog::level::warn
+                          ? std::min(options_.logLevel, spdlog::level::info)
+                          : options_.logLevel;
+  log_ = makeBlockLogger("server", *writer_, controlLevel);
+  log_->flush_on(spdlog::level::trace);
+
+  if (!startListening()) return 1;
+
+  uv_signal_start(&sigint_, onSignal, SIGINT);
+  uv_signal_start(&sigterm_, onSignal, SIGTERM);
+#ifdef SIGHUP
+  uv_signal_start(&sighup_, onSignal, SIGHUP);
+#endif
+  startMs_ = lastStatsMs_ = uv_now(loop_.get());
+  if (options_.statsIntervalSeconds > 0) {
+    auto ms = static_cast<std::uint64_t>(options_.statsIntervalSeconds * 1000);
+    uv_timer_start(&statsTimer_, onStatsTimer, ms, ms);
+  }
+  for (auto& w : workers_)
+    w->start();
+
+  uv_run(loop_.get(), UV_RUN_DEFAULT);
+
+  for (auto& w : workers_)
+    w->join();
+  logStats(true);
+  workers_.clear();
+  log_->flush();
+  writer_->stop();
+  LogWriter::Counters c = writer_->counters();
+  if (c.bytesLost > 0) {
+    std::fprintf(stderr, "uvframe-server: %llu bytes of log could not be written to '%s'\n",
+                 static_cast<unsigned long long>(c.bytesLost), options_.logFile.c_str());
+    return 1;
+  }
+  return 0;
+}
+
+bool Server::startListening() {
+  std::string error;
+  auto where = resolveHost(loop_.get(), options_.host, error);
+  if (!where) {
+    log_->error("[tcp server] cannot resolve --host {}: {}", options_.host, error);
+    std::fprintf(stderr, "uvframe-server: cannot resolve --host %s: %s\n", options_.host.c_str(),
+                 error.c_str());
+    return false;
+  }
+  bool reusePort = kHaveReusePort && options_.workers > 1;
+  if (!kHaveReusePort && options_.workers > 1) {
+    // Without SO_REUSEPORT the kernel cannot spread connections over
+    // several listening sockets; one loop serves everyone.
+    options_.workers = 1;
+  }
+  acceptMode_ = reusePort ? "reuseport" : "single";
+  where->port = options_.port;
+  try {
+    for (unsigned i = 0; i < options_.workers; ++i) {
+      workers_.push_back(std::make_unique<Worker>(i, options_, shared_, *writer_));
+      sockaddr_storage addr{};
+      parseNumericAddress(where->ip, where->port, &addr, sizeof addr);
+      workers_.back()->listen(reinterpret_cast<sockaddr*>(&addr), reusePort);
+      // With --port 0 the first socket's port is the one the others share.
+      if (i == 0) where->port = workers_.back()->boundPort();
+    }
+  } catch (const std::exception& e) {
+    log_->error("[tcp server] cannot listen on {}: {}", where->hostPort(), e.what());
+    std::fprintf(stderr, "uvframe-server: cannot listen on %s: %s\n", where->hostPort().c_str(),
+                 e.what());
+    return false;
+  }
+  log_->info(
+      "[tcp server] listening on {} (workers={}, accept={}, byte-order={}, max-frame={}, "
+      "echo={}, payload-encoding={}, log-file={}, max-connections={}, max-fds={}, pid={})",
+      where->hostPort(), options_.workers, acceptMode_, toString(options_.byteOrder),
+      options_.maxFrameBytes, options_.echo ? "on" : "off", options_.payloadEncoding,
+      options_.logFile.empty() ? "-" : options_.logFile,
+      options_.maxConnections == 0 ? std::string("unlimited")
+                                   : std::to_string(options_.maxConnections),
+      maxDescriptors_,
+#ifdef _WIN32
+      0
+#else
+      static_cast<long>(getpid())
+#endif
+  );
+  return true;
+}
+
+void Server::onSignal(uv_signal_t* handle, int signum) noexcept {
+  ownerOf<Server>(handle)->handleSignal(signum);
+}
+
+void Server::handleSignal(int signum) {
+#ifdef SIGHUP
+  if (signum == SIGHUP) {
+    writer_->requestReopen();
+    log_->info("[tcp server] SIGHUP: log file reopened");
+    return;
+  }
+#endif
+  if (stopping_) return;
+  stopping_ = true;
+  log_->info(
+      "[tcp server] shutting down on {}: no new connections; logging what {} connections "
+      "already sent, then closing them",
+      signalName(signum), shared_.openConnections.load(std::memory_order_relaxed));
+  for (auto& w : workers_)
+    w->requestStop();
+  // Closing the control handles ends the control loop; run() then waits for
+  // the workers. A second signal meanwhile gets the default action (exit).
+  uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&sighup_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&statsTimer_), nullptr);
+}
+
+void Server::onStatsTimer(uv_timer_t* timer) noexcept {
+  ownerOf<Server>(timer)->logStats(false);
+}
+
+Server::Totals Server::totals() const {
+  Totals t;
+  for (const auto& w : workers_) {
+    const WorkerCounters& c = w->counters();
+    auto get = [](const std::atomic<std::uint64_t>& a) {
+      return a.load(std::memory_order_relaxed);
+    };
+    t.accepted += get(c.accepted);
+    t.refused += get(c.refused);
+    t.closed += get(c.closed);
+    t.frames += get(c.frames);
+    t.bytes += get(c.bytes);
+    t.timeouts += get(c.timeouts);
+    t.protocolErrors += get(c.protocolErrors);
+    t.resets += get(c.resets);
+    t.errors += get(c.protocolErrors) + get(c.ioErrors) + get(c.timeouts);
+    t.inputMemory += get(c.inputMemoryBytes);
+    t.stalls += get(c.memoryStalls);
+  }
+  return t;
+}
+
+void Server::logStats(bool final) {
+  std::uint64_t now = uv_now(loop_.get());
+  if (final) {
+    uv_update_time(loop_.get());
+    now = uv_now(loop_.get());
+  }
+  Totals t = totals();
+  double interval = static_cast<double>(now - lastStatsMs_) / 1000.0;
+  if (final) interval = static_cast<double>(now - startMs_) / 1000.0;
+  const Totals& base = final ? Totals{} : lastTotals_;
+  double fps = interval > 0 ? static_cast<double>(t.frames - base.frames) / interval : 0.0;
+  double mbps = interval > 0 ? static_cast<double>(t.bytes - base.bytes) / interval / 1e6 : 0.0;
+  LogWriter::Counters lc = writer_->counters();
+  log_->info(
+      "[tcp server] stats: connections={}, accepted={}, refused={}, frames={}, bytes={}, "
+      "errors={}, protocol_errors={}, timeouts={}, resets={}, frames_per_s={:.0f}, "
+      "mb_per_s={:.2f}, input_memory={}, memory_stalls={}, log_lost_bytes={}, uptime={:.1f}s{}",
+      shared_.openConnections.load(std::memory_order_relaxed), t.accepted, t.refused, t.frames,
+      t.bytes, t.errors, t.protocolErrors, t.timeouts, t.resets, fps, mbps, t.inputMemory, t.stalls,
+      lc.bytesLost, static_cast<double>(now - startMs_) / 1000.0, final ? ", final=true" : "");
+  lastTotals_ = t;
+  lastStatsMs_ = now;
+}
+
+}  // namespace uvframe

@@ -1,0 +1,108 @@
+// Command line of uvframe-server (CLI11). The option names and meanings are
+// the product contract in SPEC.md; the help text is the user's manual.
+#include "server_options.h"
+
+#include <uv.h>
+
+#include <cstdio>
+#include <map>
+#include <stdexcept>
+
+#include "cli_support.h"
+
+namespace uvframe {
+namespace {
+
+const std::map<std::string, spdlog::level::level_enum> kLevels = {
+    {"trace", spdlog::level::trace},       {"debug", spdlog::level::debug},
+    {"info", spdlog::level::info},         {"warn", spdlog::level::warn},
+    {"warning", spdlog::level::warn},      {"error", spdlog::level::err},
+    {"critical", spdlog::level::critical}, {"off", spdlog::level::off},
+};
+
+}  // namespace
+
+int parseServerOptions(int argc, char** argv, ServerOptions& o) {
+  CLI::App app{
+      "uvframe-server: accepts many TCP clients, reassembles length-prefixed frames\n"
+      "(4-byte length + payload) and logs every message with the peer's address.",
+      "uvframe-server"};
+  app.set_version_flag("--version", std::string("uvframe-server ") + kVersion);
+  app.get_formatter()->column_width(34);
+
+  app.add_option("--host", o.host, "address to listen on (IPv4 or IPv6, e.g. 0.0.0.0, ::, ::1)")
+      ->capture_default_str();
+  app.add_option("--port", o.port, "TCP port; 0 lets the system pick one (the log shows it)")
+      ->capture_default_str();
+  app.add_option("--workers", o.workers, "event-loop threads (default: one per CPU)")
+      ->check(CLI::Range(0u, 1024u));
+  addByteOrderOption(app, o.byteOrder);
+  app.add_option("--max-frame", o.maxFrameBytes,
+                 "largest payload accepted, in bytes; a longer length closes the connection")
+      ->capture_default_str()
+      ->transform(CLI::AsSizeValue(false));
+  app.add_flag("--echo", o.echo, "send each frame back (same format) after logging it");
+  app.add_option("--idle-timeout", o.idleTimeoutSeconds,
+                 "close a connection silent for this many seconds (0: never)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--frame-timeout", o.frameTimeoutSeconds,
+                 "close a connection whose started frame is not complete within this many "
+                 "seconds (0: never)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--max-connections", o.maxConnections,
+                 "refuse connections beyond this many at once (0: as descriptors allow)")
+      ->capture_default_str();
+  app.add_option("--log-file", o.logFile, "append the log to this file (SIGHUP reopens it)");
+  app.add_option_function<std::string>(
+         "--log-level", [&o](const std::string& s) { o.logLevel = kLevels.at(s); },
+         "trace, debug, info (every message), warn (no message lines), error, off")
+      ->check(CLI::IsMember(kLevels))
+      ->default_str("info");
+  app.add_flag_callback(
+      "--no-console", [&o] { o.console = false; }, "do not write the log to standard output");
+  app.add_option("--payload-encoding", o.payloadEncoding,
+                 "charset of the payloads: utf-8, cp949 or euc-kr (decoded for the log)")
+      ->capture_default_str();
+  app.add_option("--max-logged-bytes", o.maxLoggedBytes,
+                 "log at most this many payload bytes per message, then ' …(+K bytes)'")
+      ->capture_default_str()
+      ->transform(CLI::AsSizeValue(false));
+  app.add_option("--stats-interval", o.statsIntervalSeconds,
+                 "seconds between stats lines (0: only the final one at shutdown)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--max-input-memory", o.maxInputMemoryBytes,
+                 "budget for all partially received frames together (e.g. 256MiB); past it the "
+                 "server stops reading from the peers that would need more until memory frees")
+      ->capture_default_str()
+      ->transform(CLI::AsSizeValue(false));
+  app.add_option("--read-buffer", o.readBufferBytes,
+                 "receive buffer lent to a connection while it has bytes pending")
+      ->capture_default_str()
+      ->transform(CLI::AsSizeValue(false))
+      ->check(CLI::Range(std::size_t{4096}, std::size_t{64} << 20));
+  app.add_option("--echo-high-water", o.echoHighWaterBytes,
+                 "with --echo, stop reading a peer whose unsent echo bytes pass this")
+      ->capture_default_str()
+      ->transform(CLI::AsSizeValue(false));
+  app.footer(
+      "Signals: SIGINT/SIGTERM drain (every complete frame received is logged), close,\n"
+      "write the final stats line and exit 0; SIGHUP reopens the log file.");
+
+  int rc = parseCommandLine(app, argc, argv);
+  if (rc >= 0) return rc;
+  try {
+    PayloadRenderer probe(o.payloadEncoding);
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "uvframe-server: error: --payload-encoding: %s (see --help)\n", e.what());
+    return 2;
+  }
+  if (o.workers == 0) o.workers = uv_available_parallelism();
+  if (o.maxFrameBytes > UINT32_MAX - kFrameHeaderBytes)
+    o.maxFrameBytes = UINT32_MAX - kFrameHeaderBytes;
+  return -1;
+}
+
+}  // namespace uvframe

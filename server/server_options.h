@@ -1,0 +1,43 @@
+// ServerOptions: every knob of uvframe-server, with the defaults a user gets
+// when starting it with no arguments, and the command line that sets them.
+#pragma once
+
+#include <spdlog/common.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "frame_codec.h"
+#include "payload_renderer.h"
+
+namespace uvframe {
+
+/// Plain settings; read-only once the server starts (shared by all threads).
+struct ServerOptions {
+  std::string host = "0.0.0.0";
+  std::uint16_t port = 9000;
+  unsigned workers = 0;  ///< 0: one per CPU
+  ByteOrder byteOrder = ByteOrder::kLittle;
+  std::uint32_t maxFrameBytes = kDefaultMaxFrameBytes;
+  bool echo = false;
+  double idleTimeoutSeconds = 0;    ///< 0: never
+  double frameTimeoutSeconds = 30;  ///< 0: never
+  std::size_t maxConnections = 0;   ///< 0: as many as descriptors allow
+  std::string logFile;
+  spdlog::level::level_enum logLevel = spdlog::level::info;
+  bool console = true;
+  std::string payloadEncoding = "utf-8";
+  std::size_t maxLoggedBytes = kDefaultMaxLoggedBytes;
+  double statsIntervalSeconds = 60;  ///< 0: only the final stats line
+  std::size_t maxInputMemoryBytes = std::size_t{256} << 20;
+  std::size_t readBufferBytes = 64 * 1024;
+  std::size_t echoHighWaterBytes = std::size_t{1} << 20;
+  int listenBacklog = 1024;
+};
+
+/// Parses argv into options. Returns -1 to go on, or the exit code to return
+/// (0 after --help/--version, 2 after a bad argument, with its message).
+int parseServerOptions(int argc, char** argv, ServerOptions& options);
+
+}  // namespace uvframe

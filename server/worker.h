@@ -1,0 +1,109 @@
+// Worker: one event-loop thread of the server. It owns its loop, its own
+// listening socket (SO_REUSEPORT: the kernel spreads new connections over
+// the workers, with no hand-off between threads), the connections it
+// accepted, its receive-buffer pool, its log sink and its payload renderer.
+// Nothing in a worker is shared with another worker; the control thread
+// reaches it only through uv_async_send (requestStop) and atomic counters.
+#pragma once
+
+#include <spdlog/logger.h>
+#include <uv.h>
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+#include "buffer_pool.h"
+#include "connection.h"
+#include "frame_codec.h"
+#include "log_rate_limiter.h"
+#include "log_writer.h"
+#include "payload_renderer.h"
+#include "server_counters.h"
+#include "server_options.h"
+#include "uv_handle.h"
+
+struct sockaddr;
+
+namespace uvframe {
+
+/// One loop thread and everything it owns. Constructed, bound and started by
+/// the control thread; after start() only requestStop(), join() and
+/// counters() may be called from outside the worker's own thread.
+class Worker {
+ public:
+  Worker(unsigned index, const ServerOptions& options, SharedServerState& shared,
+         LogWriter& writer);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  /// Binds and listens (before start()). reusePort: share the port with the
+  /// other workers' sockets. Throws std::runtime_error naming the address.
+  void listen(const sockaddr* address, bool reusePort);
+  /// The port this worker's socket is bound to (after listen()).
+  std::uint16_t boundPort();
+  /// Starts the loop thread.
+  void start();
+  /// Asks the loop to drain and close everything, then end. Any thread.
+  void requestStop();
+  void join();
+  const WorkerCounters& counters() const { return counters_; }
+
+  // For Connection, on the worker's thread only.
+  uv_loop_t* loop() { return loop_.get(); }
+  const ServerOptions& options() const { return options_; }
+  const FrameDecoder& decoder() const { return decoder_; }
+  BufferPool& pool() { return pool_; }
+  spdlog::logger& log() { return *logger_; }
+  PayloadRenderer& renderer() { return renderer_; }
+  std::string& lineBuffer() { return line_; }
+  WorkerCounters& counters() { return counters_; }
+  SharedServerState& shared() { return shared_; }
+  void onConnectionClosed(ConnId id);
+  void waitForMemory(ConnId id);
+  void onMemoryReleased();
+
+ private:
+  static void onConnection(uv_stream_t* server, int status) noexcept;
+  static void onStopRequest(uv_async_t* async) noexcept;
+  static void onSweepTimer(uv_timer_t* timer) noexcept;
+  static void onFlushTimer(uv_timer_t* timer) noexcept;
+
+  void run();
+  void handleConnection(int status);
+  void handleStop();
+  void sweep();
+  bool overConnectionLimit();
+
+  unsigned index_;
+  const ServerOptions& options_;
+  SharedServerState& shared_;
+  WorkerCounters counters_;
+  FrameDecoder decoder_;
+  BufferPool pool_;
+  std::shared_ptr<spdlog::logger> logger_;
+  PayloadRenderer renderer_;
+  std::string line_;
+
+  // The handles and connections are declared before the loop so that the
+  // loop (whose destructor finishes closing handles) goes first.
+  uv_tcp_t listener_;
+  uv_async_t stopRequest_;
+  uv_timer_t sweepTimer_;
+  uv_timer_t flushTimer_;
+  bool listening_ = false;
+  bool stopping_ = false;
+
+  std::unordered_map<ConnId, std::unique_ptr<Connection>> connections_;
+  std::deque<ConnId> memoryWaiters_;
+  ConnId nextId_;
+  LogRateLimiter refusedLog_;
+  LogRateLimiter acceptErrorLog_;
+  UvLoop loop_;
+  std::thread thread_;
+};
+
+}  // namespace uvframe
