@@ -13,6 +13,11 @@ function(uvframe_target_defaults target)
     if(UVFRAME_WERROR)
       target_compile_options(${target} PRIVATE -Werror)
     endif()
+    if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+      # GCC 12 reports impossible overlaps inside std::string at -O3
+      # (GCC bug 105329); the warning is noise there.
+      target_compile_options(${target} PRIVATE -Wno-restrict)
+    endif()
   endif()
   if(UVFRAME_SANITIZE)
     target_compile_options(${target} PRIVATE -fsanitize=${UVFRAME_SANITIZE}

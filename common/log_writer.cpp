@@ -31,8 +31,10 @@ int openLogFile(const std::string& path) {
 #endif
 }
 
-// Writes all of data to fd; returns 0 or the errno of the failure.
-int writeAll(int fd, const char* data, std::size_t size) {
+// Writes all of data to fd; returns 0 or the errno of the failure. written
+// (if given) grows by the bytes that did reach fd, also when a later write
+// fails, so a retry can resume there instead of repeating them.
+int writeAll(int fd, const char* data, std::size_t size, std::size_t* written = nullptr) {
   while (size > 0) {
     auto n = UVFRAME_WRITE(fd, data, static_cast<unsigned>(size > (1u << 30) ? (1u << 30) : size));
     if (n < 0) {
@@ -42,6 +44,7 @@ int writeAll(int fd, const char* data, std::size_t size) {
     if (n == 0) return EIO;
     data += n;
     size -= static_cast<std::size_t>(n);
+    if (written != nullptr) *written += static_cast<std::size_t>(n);
   }
   return 0;
 }
@@ -165,13 +168,10 @@ void LogWriter::writeBlock(const Block& block) {
     }
   }
   if (fileFd_ >= 0) {
-    bool ok = writeFileWithRetry(block.data(), block.size());
+    std::size_t written = writeFileWithRetry(block.data(), block.size());
     std::lock_guard lock(mutex_);
-    if (ok) {
-      counters_.bytesWritten += block.size();
-    } else {
-      counters_.bytesLost += block.size();
-    }
+    counters_.bytesWritten += written;
+    counters_.bytesLost += block.size() - written;
   }
 }
 
@@ -179,11 +179,18 @@ void LogWriter::writeBlock(const Block& block) {
 // be freed, logrotate may finish), then gives up on this block. While the file
 // keeps failing, later blocks get one attempt each, so the server does not
 // stall for a window per block; the first success ends the failing state.
-bool LogWriter::writeFileWithRetry(const char* data, std::size_t size) {
+// A retry resumes after the bytes that did get written (a disk can fill up in
+// the middle of a block), so no line is written twice. Returns the bytes of
+// the block that reached the file.
+std::size_t LogWriter::writeFileWithRetry(const char* data, std::size_t size) {
   auto deadline = std::chrono::steady_clock::now() + options_.retryWindow;
   auto backoff = std::chrono::milliseconds(20);
+  // Decided once per block: a block that finds the file already failing gets
+  // one attempt; only the first failing block waits out the retry window.
+  const bool failedBefore = failing_;
+  std::size_t written = 0;
   while (true) {
-    int err = writeAll(fileFd_, data, size);
+    int err = writeAll(fileFd_, data + written, size - written, &written);
     if (err == 0) {
       if (failing_) {
         failing_ = false;
@@ -191,7 +198,7 @@ bool LogWriter::writeFileWithRetry(const char* data, std::size_t size) {
         reportToStderr("log file '" + options_.filePath + "' is writable again (" +
                        std::to_string(c.bytesLost) + " bytes lost so far)");
       }
-      return true;
+      return written;
     }
     {
       std::lock_guard lock(mutex_);
@@ -206,9 +213,8 @@ bool LogWriter::writeFileWithRetry(const char* data, std::size_t size) {
                     : " (retrying)"));
       lastReport_ = now;
     }
-    bool wasFailing = failing_;
     failing_ = true;
-    if (wasFailing || now >= deadline) return false;
+    if (failedBefore || now >= deadline) return written;
     {
       std::unique_lock lock(mutex_);
       // Wake early only to stop; a stopping writer gets one more attempt.

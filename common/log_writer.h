@@ -81,7 +81,7 @@ class LogWriter {
  private:
   void run();
   void writeBlock(const Block& block);
-  bool writeFileWithRetry(const char* data, std::size_t size);
+  std::size_t writeFileWithRetry(const char* data, std::size_t size);
   void reopenFile();
   void reportToStderr(const std::string& text);
 

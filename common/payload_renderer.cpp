@@ -48,9 +48,11 @@ void appendAsciiEscape(unsigned char c, std::string& out) {
   }
 }
 
-// Length of the valid UTF-8 sequence at s (RFC 3629: no overlongs, no
-// surrogates, nothing above U+10FFFF), or 0 if it is not one.
-std::size_t utf8SequenceLength(const unsigned char* s, std::size_t n) {
+// If the n bytes at s (n >= 1) start a valid UTF-8 sequence (RFC 3629: no
+// overlongs, no surrogates, nothing above U+10FFFF), the length the lead byte
+// announces, else 0. Only the bytes present are checked, so a sequence cut
+// short by the end of s still counts.
+std::size_t utf8PrefixLength(const unsigned char* s, std::size_t n) {
   unsigned char c = s[0];
   std::size_t len = 0;
   unsigned char lo = 0x80, hi = 0xBF;  // bounds for the second byte
@@ -67,11 +69,17 @@ std::size_t utf8SequenceLength(const unsigned char* s, std::size_t n) {
   } else {
     return 0;
   }
-  if (n < len || s[1] < lo || s[1] > hi) return 0;
-  for (std::size_t i = 2; i < len; ++i) {
+  if (n >= 2 && (s[1] < lo || s[1] > hi)) return 0;
+  for (std::size_t i = 2; i < len && i < n; ++i) {
     if ((s[i] & 0xC0) != 0x80) return 0;
   }
   return len;
+}
+
+// Length of the valid UTF-8 sequence at s, or 0 if it is not a whole one.
+std::size_t utf8SequenceLength(const unsigned char* s, std::size_t n) {
+  std::size_t len = utf8PrefixLength(s, n);
+  return n >= len ? len : 0;
 }
 
 // Code points that are valid UTF-8 but must not reach a log line raw.
@@ -90,16 +98,20 @@ void appendUnicodeEscape(const unsigned char* s, std::size_t len, std::string& o
   out.append(esc, 6);
 }
 
-// Where to cut a UTF-8 payload so that no character is split: back off over
-// at most three continuation bytes.
+// Where to cut a UTF-8 payload at limit (<= payload.size()) so that no
+// character is split: before the last valid sequence that starts in the
+// three bytes ahead of limit and would end after it. The bytes past limit
+// may be missing (only a head of the payload is at hand); then a valid start
+// counts as a character still to come. Stray bytes are shown up to limit.
 std::size_t utf8CutPoint(std::span<const std::byte> payload, std::size_t limit) {
-  std::size_t cut = limit;
-  for (int i = 0; i < 3 && cut > 0; ++i) {
-    auto c = static_cast<unsigned char>(payload[cut]);
-    if ((c & 0xC0) != 0x80) break;
-    --cut;
+  const auto* s = reinterpret_cast<const unsigned char*>(payload.data());
+  for (std::size_t back = 1; back <= 3 && back <= limit; ++back) {
+    std::size_t lead = limit - back;
+    if ((s[lead] & 0xC0) == 0x80) continue;  // a continuation: look further back
+    std::size_t len = utf8PrefixLength(s + lead, payload.size() - lead);
+    return len > back ? lead : limit;
   }
-  return cut;
+  return limit;
 }
 
 void appendTruncationNote(std::size_t hiddenBytes, std::string& out) {
@@ -173,7 +185,7 @@ void PayloadRenderer::render(std::span<const std::byte> payload, std::string& ou
   bool cut = limit < totalBytes;
   std::size_t shownBytes = 0;
   if (iconv_ == nullptr) {
-    if (cut && limit < payload.size()) limit = utf8CutPoint(payload, limit);
+    if (cut) limit = utf8CutPoint(payload, limit);
     appendEscapedUtf8(payload.first(limit), out);
     shownBytes = limit;
   } else {

@@ -12,6 +12,7 @@
 #include "block_sink.h"
 #include "cli_support.h"
 #include "peer_address.h"
+#include "port_probe.h"
 
 namespace uvframe {
 namespace {
@@ -148,6 +149,7 @@ bool Server::startListening() {
   acceptMode_ = reusePort ? "reuseport" : "single";
   where->port = options_.port;
   try {
+    if (reusePort) where->port = probeListenPort(where->ip, where->port);
     for (unsigned i = 0; i < options_.workers; ++i) {
       workers_.push_back(std::make_unique<Worker>(i, options_, shared_, *writer_));
       sockaddr_storage addr{};

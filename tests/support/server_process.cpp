@@ -3,6 +3,8 @@
 
 #include <signal.h>
 
+#include <algorithm>
+#include <fstream>
 #include <regex>
 #include <stdexcept>
 
@@ -27,11 +29,44 @@ std::vector<std::string> ServerProcess::commandLine(std::vector<std::string> arg
   return argv;
 }
 
+namespace {
+
+const std::regex kListening(R"(\[tcp server\] listening on (\S+):(\d+))");
+
+// With --no-console the listening line only reaches the log file: poll it
+// (there is no event for a line reaching a file) until the deadline.
+std::optional<std::string> waitForListeningInFile(const std::string& path, ChildProcess& process) {
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::ifstream in(path);
+    for (std::string l; std::getline(in, l);) {
+      if (std::regex_search(l, kListening)) return l;
+    }
+    if (process.waitExit(20ms)) return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+std::string optionValue(const std::vector<std::string>& args, const std::string& name) {
+  for (std::size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] == name) return args[i + 1];
+  }
+  return {};
+}
+
+}  // namespace
+
 ServerProcess::ServerProcess(std::vector<std::string> args, ChildProcess::Options options)
-    : process_(commandLine(std::move(args), host_), options) {
-  static const std::regex kListening(R"(\[tcp server\] listening on (\S+):(\d+))");
-  auto line = process_.waitForLine(
-      [](const std::string& l) { return std::regex_search(l, kListening); }, 20s);
+    : logFile_(optionValue(args, "--log-file")),
+      noConsole_(std::find(args.begin(), args.end(), "--no-console") != args.end()),
+      process_(commandLine(std::move(args), host_), options) {
+  std::optional<std::string> line;
+  if (noConsole_ && !logFile_.empty()) {
+    line = waitForListeningInFile(logFile_, process_);
+  } else {
+    line = process_.waitForLine(
+        [](const std::string& l) { return std::regex_search(l, kListening); }, 20s);
+  }
   if (!line) {
     throw std::runtime_error("uvframe-server did not report listening; output:\n" +
                              process_.output());

@@ -15,7 +15,8 @@ namespace uvframe::test {
 class ServerProcess {
  public:
   /// Starts uvframe-server with --port 0, --host 127.0.0.1 (unless args name
-  /// a --host) and args.
+  /// a --host) and args. With --no-console and --log-file, the listening
+  /// line is read from the log file.
   explicit ServerProcess(std::vector<std::string> args = {},
                          ChildProcess::Options options = {});
 
@@ -32,6 +33,8 @@ class ServerProcess {
  private:
   static std::vector<std::string> commandLine(std::vector<std::string> args, std::string& host);
 
+  std::string logFile_;
+  bool noConsole_;
   std::string host_;
   ChildProcess process_;
   std::uint16_t port_ = 0;

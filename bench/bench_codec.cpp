@@ -1,0 +1,174 @@
+// bench_codec: frame decoding from the RingBuffer, the way the server does it.
+//
+// Bytes arrive in reads of at most 64 KiB. Each read is
+//   prepareWrite(frameBytesOrZero) -> memcpy of the next stream chunk into the
+//   span (standing in for recv) -> commit -> decode(readable())/consume until
+//   kNeedMore -> releaseIfEmpty
+// over a pre-built stream of frames with payloads of 16, 64, 1024 and 65536
+// bytes. BM_Memcpy_64KiB copies the same bytes with a plain memcpy: the
+// reference. After the runs, main() prints the codec's bytes/s as a fraction
+// of memcpy's (target: >= 0.90 at 1024-byte frames).
+//
+// Counters: items (frames/s), bytes (bytes read/s), moved_per_read_byte
+// (RingBuffer::bytesMoved() / bytes read: compaction overhead) and
+// allocs_per_frame (heap allocations in the timed loop per frame; target 0).
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "alloc_counter.h"
+#include "buffer_pool.h"
+#include "frame_codec.h"
+#include "ratio_reporter.h"
+#include "ring_buffer.h"
+
+namespace {
+
+using uvframe::BufferPool;
+using uvframe::ByteOrder;
+using uvframe::DecodeResult;
+using uvframe::FrameDecoder;
+using uvframe::RingBuffer;
+
+constexpr std::size_t kReadBytes = 64 * 1024;
+constexpr std::size_t kChunkBytes = 64 * 1024;
+// Big enough to leave L1/L2 behind like real socket data, small enough to
+// build quickly; the stream is stored twice so any read is one memcpy.
+constexpr std::size_t kMinStreamBytes = 4u << 20;
+
+/// Whole frames of payloadBytes each, printable ASCII like the loadgen sends,
+/// stored twice in a row.
+struct FrameStream {
+  std::vector<std::byte> bytes;  // 2 * length
+  std::size_t length = 0;        // one period, a whole number of frames
+};
+
+FrameStream buildStream(std::size_t payloadBytes) {
+  std::vector<std::byte> one;
+  std::size_t frameBytes = uvframe::kFrameHeaderBytes + payloadBytes;
+  std::size_t frames = std::max<std::size_t>(4, (kMinStreamBytes + frameBytes - 1) / frameBytes);
+  one.reserve(frames * frameBytes);
+  for (std::size_t f = 0; f < frames; ++f) {
+    auto header = uvframe::encodeHeader(static_cast<std::uint32_t>(payloadBytes), ByteOrder::kLittle);
+    one.insert(one.end(), header.begin(), header.end());
+    std::string text = "conn=" + std::to_string(f % 100) + " seq=" + std::to_string(f) + " ";
+    for (std::size_t i = 0; i < payloadBytes; ++i) {
+      char c = i < text.size() ? text[i] : static_cast<char>('a' + (i % 26));
+      one.push_back(static_cast<std::byte>(c));
+    }
+  }
+  FrameStream s;
+  s.length = one.size();
+  s.bytes = one;
+  s.bytes.insert(s.bytes.end(), one.begin(), one.end());
+  return s;
+}
+
+/// One connection's receive path: ring, decoder and where the stream is.
+struct Receiver {
+  BufferPool pool{kChunkBytes, 0};
+  RingBuffer ring{pool};
+  FrameDecoder decoder{ByteOrder::kLittle, uvframe::kDefaultMaxFrameBytes};
+  std::size_t nextFrameBytes = 0;
+  std::size_t streamOffset = 0;
+  std::uint64_t frames = 0;
+  std::uint64_t bytesRead = 0;
+
+  // One read of at most kReadBytes and the decoding that follows it.
+  void readOnce(const FrameStream& stream) {
+    std::span<std::byte> w = ring.prepareWrite(nextFrameBytes);
+    std::size_t n = std::min(w.size(), kReadBytes);
+    std::memcpy(w.data(), stream.bytes.data() + streamOffset, n);
+    streamOffset += n;
+    if (streamOffset >= stream.length) streamOffset -= stream.length;
+    ring.commit(n);
+    bytesRead += n;
+    while (true) {
+      DecodeResult r = decoder.decode(ring.readable());
+      if (r.status != DecodeResult::Status::kFrame) {
+        nextFrameBytes = r.frameBytes;
+        break;
+      }
+      benchmark::DoNotOptimize(r.payload.data());
+      ring.consume(r.consumedBytes);
+      ++frames;
+    }
+    ring.releaseIfEmpty();
+  }
+};
+
+void BM_DecodeFromRing(benchmark::State& state) {
+  const auto payloadBytes = static_cast<std::size_t>(state.range(0));
+  const FrameStream stream = buildStream(payloadBytes);
+  Receiver rx;
+  // Warm-up: let the pool cache its chunk and any growth happen once.
+  for (int i = 0; i < 64; ++i)
+    rx.readOnce(stream);
+  const std::uint64_t frames0 = rx.frames, bytes0 = rx.bytesRead;
+  const std::size_t moved0 = rx.ring.bytesMoved();
+  const std::size_t heap0 = rx.pool.heapAllocations();
+  std::uint64_t allocs0 = 0;
+  bool first = true;
+  for (auto _ : state) {
+    // Counted from inside the loop: the benchmark library allocates as the
+    // loop starts.
+    if (first) {
+      allocs0 = uvframe::bench::threadAllocations();
+      first = false;
+    }
+    rx.readOnce(stream);
+  }
+  // Before any counter is set: the counter map allocates.
+  const std::uint64_t allocs = uvframe::bench::threadAllocations() - allocs0;
+
+  const auto frames = static_cast<double>(rx.frames - frames0);
+  const auto bytes = static_cast<double>(rx.bytesRead - bytes0);
+  state.SetItemsProcessed(static_cast<std::int64_t>(frames));
+  state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
+  state.counters["moved_per_read_byte"] =
+      bytes > 0 ? static_cast<double>(rx.ring.bytesMoved() - moved0) / bytes : 0;
+  state.counters["allocs_per_frame"] =
+      frames > 0 ? static_cast<double>(allocs) / frames : 0;
+  state.counters["pool_heap_allocs"] = static_cast<double>(rx.pool.heapAllocations() - heap0);
+  state.counters["frames_per_read"] = frames / static_cast<double>(state.iterations());
+}
+BENCHMARK(BM_DecodeFromRing)->ArgName("payload")->Arg(16)->Arg(64)->Arg(1024)->Arg(65536);
+
+// The reference: the same 64 KiB reads from the same kind of stream, copied
+// into one 64 KiB buffer and not looked at.
+void BM_Memcpy_64KiB(benchmark::State& state) {
+  const FrameStream stream = buildStream(1024);
+  std::vector<std::byte> dest(kReadBytes);
+  std::size_t offset = 0;
+  std::uint64_t bytes = 0;
+  for (auto _ : state) {
+    std::memcpy(dest.data(), stream.bytes.data() + offset, kReadBytes);
+    benchmark::ClobberMemory();
+    offset += kReadBytes;
+    if (offset >= stream.length) offset -= stream.length;
+    bytes += kReadBytes;
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
+}
+BENCHMARK(BM_Memcpy_64KiB);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  uvframe::bench::RatioReporter reporter("bytes_per_second");
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  std::printf("\nDecode bytes/s as a fraction of memcpy's (BM_Memcpy_64KiB):\n");
+  for (const char* size : {"16", "64", "1024", "65536"}) {
+    std::string name = std::string("BM_DecodeFromRing/payload:") + size;
+    reporter.printRatio(std::string("payload ") + size + " B / memcpy", name, "BM_Memcpy_64KiB",
+                        std::string(size) == "1024" ? 0.90 : 0.0);
+  }
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,133 @@
+// bench_render: PayloadRenderer::render, the per-message text work of the log
+// path, for the payloads a server meets:
+//   Ascii     printable ASCII, as the loadgen sends (the common case)
+//   Korean    UTF-8 Hangul (3 bytes a character), valid, written as is
+//   Binary    random bytes: control characters and invalid UTF-8 to escape
+//   Cp949     Hangul in CP949, decoded with iconv (--payload-encoding cp949)
+// at 64 and 1024 bytes. Reports ns per payload (the time column), payload
+// bytes/s, output bytes per payload byte and allocs_per_payload (target 0:
+// the output string is reused like the server's line buffer).
+#include <benchmark/benchmark.h>
+#include <iconv.h>
+
+#include <cstring>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "alloc_counter.h"
+#include "payload_renderer.h"
+
+namespace {
+
+using uvframe::PayloadRenderer;
+
+std::vector<std::byte> toBytes(const std::string& s) {
+  std::vector<std::byte> b(s.size());
+  std::memcpy(b.data(), s.data(), s.size());
+  return b;
+}
+
+// Repeats unit (whole characters only) and pads with ASCII to exactly size.
+std::string fill(const std::string& unit, std::size_t unitChars, std::size_t size) {
+  std::string out;
+  std::size_t charBytes = unit.size() / unitChars;
+  while (out.size() + charBytes <= size) {
+    std::size_t at = (out.size() / charBytes) % unitChars;
+    out.append(unit, at * charBytes, charBytes);
+  }
+  out.append(size - out.size(), '.');
+  return out;
+}
+
+std::string utf8ToCp949(const std::string& utf8) {
+  iconv_t cd = iconv_open("CP949", "UTF-8");
+  if (cd == reinterpret_cast<iconv_t>(-1)) throw std::runtime_error("iconv: no CP949");
+  std::string out(utf8.size() * 2, '\0');
+  char* in = const_cast<char*>(utf8.data());
+  std::size_t inLeft = utf8.size();
+  char* o = out.data();
+  std::size_t outLeft = out.size();
+  iconv(cd, &in, &inLeft, &o, &outLeft);
+  iconv_close(cd);
+  out.resize(out.size() - outLeft);
+  return out;
+}
+
+enum class Kind { kAscii, kKorean, kBinary, kCp949 };
+
+std::vector<std::byte> makePayload(Kind kind, std::size_t size) {
+  // "안녕하세요" (hello) and "반갑습니다" (nice to meet you): 10 syllables.
+  const std::string hangul = "안녕하세요반갑습니다";
+  switch (kind) {
+    case Kind::kAscii: {
+      std::string s = "conn=42 seq=1234567 ";
+      while (s.size() < size)
+        s.push_back(static_cast<char>('a' + s.size() % 26));
+      s.resize(size);
+      return toBytes(s);
+    }
+    case Kind::kKorean:
+      return toBytes(fill(hangul, 10, size));
+    case Kind::kBinary: {
+      std::mt19937 rng(12345);
+      std::vector<std::byte> b(size);
+      for (auto& x : b)
+        x = static_cast<std::byte>(rng() & 0xFF);
+      return b;
+    }
+    case Kind::kCp949: {
+      // CP949 Hangul is 2 bytes a character.
+      std::string cp = utf8ToCp949(hangul);
+      return toBytes(fill(cp, 10, size));
+    }
+  }
+  return {};
+}
+
+void runRender(benchmark::State& state, Kind kind, const char* encoding) {
+  const auto size = static_cast<std::size_t>(state.range(0));
+  const std::vector<std::byte> payload = makePayload(kind, size);
+  PayloadRenderer renderer(encoding);
+  std::string out;
+  out.reserve(8 * size + 64);
+  renderer.render(payload, out);  // warm-up: scratch buffers grow here
+  std::size_t outBytes = 0;
+  std::uint64_t allocs0 = 0;
+  bool first = true;
+  for (auto _ : state) {
+    // Counted from inside the loop: the benchmark library allocates as the
+    // loop starts.
+    if (first) {
+      allocs0 = uvframe::bench::threadAllocations();
+      first = false;
+    }
+    out.clear();
+    renderer.render(payload, out);
+    benchmark::DoNotOptimize(out.data());
+    outBytes = out.size();
+  }
+  // Before any counter is set: the counter map allocates.
+  const std::uint64_t allocs = uvframe::bench::threadAllocations() - allocs0;
+  const auto n = static_cast<double>(state.iterations());
+  state.SetItemsProcessed(state.iterations());
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(size));
+  state.counters["out_per_in_byte"] = static_cast<double>(outBytes) / static_cast<double>(size);
+  state.counters["allocs_per_payload"] =
+      static_cast<double>(allocs) / n;
+}
+
+void BM_Render_Ascii(benchmark::State& s) { runRender(s, Kind::kAscii, "utf-8"); }
+void BM_Render_KoreanUtf8(benchmark::State& s) { runRender(s, Kind::kKorean, "utf-8"); }
+void BM_Render_BinaryEscaped(benchmark::State& s) { runRender(s, Kind::kBinary, "utf-8"); }
+void BM_Render_KoreanCp949(benchmark::State& s) { runRender(s, Kind::kCp949, "cp949"); }
+
+BENCHMARK(BM_Render_Ascii)->ArgName("size")->Arg(64)->Arg(1024);
+BENCHMARK(BM_Render_KoreanUtf8)->ArgName("size")->Arg(64)->Arg(1024);
+BENCHMARK(BM_Render_BinaryEscaped)->ArgName("size")->Arg(64)->Arg(1024);
+BENCHMARK(BM_Render_KoreanCp949)->ArgName("size")->Arg(64)->Arg(1024);
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,91 @@
+// RatioReporter: Google Benchmark's console reporter that also remembers one
+// rate counter per benchmark, so a benchmark's main() can print how a scenario
+// compares with its reference (codec vs memcpy, log path vs raw fmt) once all
+// runs are done.
+//
+// With --benchmark_repetitions the median aggregate is used; without, the mean
+// of the iteration runs of that name.
+#pragma once
+
+#include <benchmark/benchmark.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace uvframe::bench {
+
+class RatioReporter : public benchmark::ConsoleReporter {
+ public:
+  /// counterName: the rate to remember ("bytes_per_second", "items_per_second").
+  explicit RatioReporter(std::string counterName)
+      : ConsoleReporter(::isatty(STDOUT_FILENO) ? OO_ColorTabular : OO_Tabular),
+        counterName_(std::move(counterName)) {}
+
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const Run& run : runs) record(run);
+    ConsoleReporter::ReportRuns(runs);
+  }
+
+  /// The remembered rate of the benchmark named name (without aggregate suffix).
+  std::optional<double> rate(const std::string& name) const {
+    auto it = rates_.find(name);
+    if (it == rates_.end()) return std::nullopt;
+    const Entry& e = it->second;
+    if (e.hasMedian) return e.median;
+    if (e.iterationRuns == 0) return std::nullopt;
+    return e.iterationSum / e.iterationRuns;
+  }
+
+  /// Prints "label: a / b = r (target >= t)" and returns r (0 when missing).
+  double printRatio(const std::string& label, const std::string& numerator,
+                    const std::string& denominator, double target = 0.0) const {
+    auto a = rate(numerator);
+    auto b = rate(denominator);
+    if (!a || !b || *b <= 0) {
+      std::printf("%-44s n/a (%s or %s did not run)\n", label.c_str(), numerator.c_str(),
+                  denominator.c_str());
+      return 0.0;
+    }
+    double r = *a / *b;
+    if (target > 0) {
+      std::printf("%-44s %6.3f  (%s)  target >= %.2f: %s\n", label.c_str(), r, numerator.c_str(),
+                  target, r >= target ? "met" : "MISSED");
+    } else {
+      std::printf("%-44s %6.3f  (%s)\n", label.c_str(), r, numerator.c_str());
+    }
+    return r;
+  }
+
+ private:
+  struct Entry {
+    bool hasMedian = false;
+    double median = 0;
+    double iterationSum = 0;
+    int iterationRuns = 0;
+  };
+
+  void record(const Run& run) {
+    if (run.error_occurred) return;
+    auto it = run.counters.find(counterName_);
+    if (it == run.counters.end()) return;
+    Entry& e = rates_[run.run_name.str()];
+    if (run.run_type == Run::RT_Aggregate) {
+      if (run.aggregate_name == "median") {
+        e.hasMedian = true;
+        e.median = it->second.value;
+      }
+    } else {
+      e.iterationSum += it->second.value;
+      ++e.iterationRuns;
+    }
+  }
+
+  std::string counterName_;
+  std::map<std::string, Entry> rates_;
+};
+
+}  // namespace uvframe::bench

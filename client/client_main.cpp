@@ -1,0 +1,186 @@
+// uvframe-client: sends each MESSAGE argument (or each line of standard
+// input) to a uvframe server as one frame, printing one line per frame:
+//
+//   [tcp client] connected to 127.0.0.1:9000 from 127.0.0.1:55244
+//   [tcp client] sent 4+10 bytes
+//   [tcp client] echo 4+10 bytes: 안녕하세요          (with --echo)
+//
+// --encoding cp949 converts the UTF-8 input before sending, so the bytes on
+// the wire are those of the classic Windows client. Exit status: 0 when every
+// frame was sent (and echoed, with --echo), 1 on a runtime failure (server
+// down, name not resolved, message too large, ...), 2 on bad arguments.
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "block_sink.h"
+#include "charset_encoder.h"
+#include "cli_support.h"
+#include "frame_client.h"
+#include "host_resolver.h"
+#include "payload_renderer.h"
+
+namespace {
+
+using namespace uvframe;
+
+struct ClientOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 9000;
+  ByteOrder byteOrder = ByteOrder::kLittle;
+  std::string encoding = "utf-8";
+  bool echo = false;
+  std::uint32_t maxFrameBytes = kDefaultMaxFrameBytes;
+  double timeoutS = 10.0;
+  std::vector<std::string> messages;
+};
+
+void addOptions(CLI::App& app, ClientOptions& o) {
+  app.add_option("--host", o.host, "server host name or address")->capture_default_str();
+  app.add_option("--port", o.port, "server port")->capture_default_str();
+  addByteOrderOption(app, o.byteOrder);
+  app.add_option("--encoding", o.encoding,
+                 "charset to convert the UTF-8 input to before sending (utf-8, cp949, euc-kr)")
+      ->capture_default_str();
+  app.add_flag("--echo", o.echo, "wait for each frame to come back and print it");
+  app.add_option("--max-frame", o.maxFrameBytes, "largest payload in bytes")
+      ->capture_default_str();
+  app.add_option("--timeout", o.timeoutS, "seconds to wait for connect, send and echo")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("MESSAGE", o.messages, "messages to send (none: one per line of stdin)");
+}
+
+int fail(const std::string& text) {
+  std::fprintf(stderr, "uvframe-client: error: %s\n", text.c_str());
+  return 1;
+}
+
+/// Sends messages one at a time, reading them through next().
+class ClientRun {
+ public:
+  ClientRun(const ClientOptions& o, CharsetEncoder& encoder)
+      : options_(o),
+        encoder_(encoder),
+        renderer_(o.encoding),
+        client_(o.byteOrder, o.maxFrameBytes,
+                std::chrono::milliseconds(static_cast<long>(o.timeoutS * 1000))),
+        log_(std::make_shared<spdlog::logger>("client",
+                                              std::make_shared<spdlog::sinks::stdout_sink_st>())) {
+    log_->set_pattern(kLogPattern);
+    log_->flush_on(spdlog::level::info);
+  }
+
+  /// The bytes to send for text, or nullopt after reporting why not.
+  std::optional<std::string> prepare(const std::string& text, std::size_t index) {
+    std::string error;
+    auto bytes = encoder_.encode(text, error);
+    if (!bytes) {
+      fail("message " + std::to_string(index) + " cannot be sent as " + encoder_.encoding() +
+           ": " + error);
+      return std::nullopt;
+    }
+    if (bytes->size() > options_.maxFrameBytes) {
+      fail("message " + std::to_string(index) + " is " + std::to_string(bytes->size()) +
+           " bytes, above the frame limit (--max-frame " + std::to_string(options_.maxFrameBytes) +
+           ")");
+      return std::nullopt;
+    }
+    return bytes;
+  }
+
+  void connect(const ResolvedHost& resolved) {
+    client_.setKeepReceived(options_.echo);
+    client_.connect(resolved.addresses, options_.host + ":" + std::to_string(options_.port));
+    log_->info("[tcp client] connected to {} from {}", client_.remoteAddress(),
+               client_.localAddress());
+  }
+
+  /// Sends one frame; false if the echo did not match.
+  bool sendOne(const std::string& bytes) {
+    client_.send(bytes);
+    log_->info("[tcp client] sent {}+{} bytes", kFrameHeaderBytes, bytes.size());
+    if (!options_.echo) return true;
+    std::string echoed = client_.receiveFrame();
+    std::string text;
+    renderer_.render(std::as_bytes(std::span(echoed.data(), echoed.size())), text);
+    log_->info("[tcp client] echo {}+{} bytes: {}", kFrameHeaderBytes, echoed.size(), text);
+    if (echoed == bytes) return true;
+    fail("the echo differs from the frame sent");
+    return false;
+  }
+
+  void finish() { client_.finish(); }
+
+ private:
+  const ClientOptions& options_;
+  CharsetEncoder& encoder_;
+  PayloadRenderer renderer_;
+  FrameClient client_;
+  std::shared_ptr<spdlog::logger> log_;
+};
+
+int run(const ClientOptions& o, CharsetEncoder& encoder) {
+  ClientRun run(o, encoder);
+  // With MESSAGE arguments, check them all before connecting so a bad one
+  // sends nothing.
+  std::vector<std::string> prepared;
+  for (std::size_t i = 0; i < o.messages.size(); ++i) {
+    auto bytes = run.prepare(o.messages[i], i + 1);
+    if (!bytes) return 1;
+    prepared.push_back(std::move(*bytes));
+  }
+  ResolvedHost resolved = resolveHost(o.host, o.port);
+  if (resolved.addresses.empty()) return fail("cannot resolve '" + o.host + "': " + resolved.error);
+  run.connect(resolved);
+  bool allMatched = true;
+  if (!o.messages.empty()) {
+    for (const auto& bytes : prepared) allMatched = run.sendOne(bytes) && allMatched;
+  } else {
+    std::string line;
+    for (std::size_t index = 1; std::getline(std::cin, line); ++index) {
+      // A CRLF file sends the same messages as an LF one.
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      auto bytes = run.prepare(line, index);
+      if (!bytes) {
+        run.finish();
+        return 1;
+      }
+      allMatched = run.sendOne(*bytes) && allMatched;
+    }
+  }
+  run.finish();
+  return allMatched ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"uvframe-client: sends messages to a uvframe server as length-prefixed frames",
+               "uvframe-client"};
+  app.set_version_flag("--version", uvframe::kVersion);
+  ClientOptions options;
+  addOptions(app, options);
+  if (int rc = uvframe::parseCommandLine(app, argc, argv); rc >= 0) return rc;
+  uvframe::ignoreSigpipe();
+
+  std::optional<CharsetEncoder> encoder;
+  try {
+    encoder.emplace(options.encoding);
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "uvframe-client: error: --encoding: %s (see --help)\n", e.what());
+    return 2;
+  }
+  try {
+    return run(options, *encoder);
+  } catch (const ClientError& e) {
+    return fail(e.what());
+  } catch (const std::exception& e) {
+    return fail(e.what());
+  }
+}

@@ -1,0 +1,105 @@
+// FrameClient: the one framed TCP connection of uvframe-client.
+//
+// The program is a command-line tool that sends messages in order and waits
+// for each step, so FrameClient offers blocking-style steps (connect, send,
+// receiveFrame, finish). Each step runs the libuv loop until its own work is
+// done or its deadline passes; all socket work still goes through libuv, and
+// every libuv error becomes a ClientError with a clear message.
+//
+// Like the classic Windows client, send() writes the 4-byte header and the
+// payload as two separate writes:
+//
+//   write 1: +----+----+----+----+   write 2: +---------------------------+
+//            | payload length    |            | payload (length bytes)    |
+//            +----+----+----+----+            +---------------------------+
+#pragma once
+
+#include <uv.h>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "frame_codec.h"
+#include "uv_handle.h"
+
+namespace uvframe {
+
+/// A failure the client reports on one line and exits 1 for.
+class ClientError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Owns its loop, its TCP handle and a deadline timer; one thread only.
+/// Every method but the accessors throws ClientError on failure.
+class FrameClient {
+ public:
+  FrameClient(ByteOrder order, std::uint32_t maxFrameBytes, std::chrono::milliseconds timeout);
+  ~FrameClient();
+  FrameClient(const FrameClient&) = delete;
+  FrameClient& operator=(const FrameClient&) = delete;
+
+  /// Connects to the first address that accepts; hostLabel names the target
+  /// in error messages ("127.0.0.1:9000").
+  void connect(const std::vector<sockaddr_storage>& addresses, const std::string& hostLabel);
+  /// Sends one frame: the header, then the payload, as two writes.
+  void send(std::string_view payload);
+  /// Waits for the next whole frame from the server and returns its payload.
+  std::string receiveFrame();
+  /// Half-closes the connection, waits (bounded) for the server to close its
+  /// side so every frame was read, then closes the handle.
+  void finish();
+
+  /// Keep bytes the server sends (for receiveFrame); off: they are dropped.
+  void setKeepReceived(bool keep) { keepReceived_ = keep; }
+  std::string localAddress() const;
+  std::string remoteAddress() const;
+
+ private:
+  static void onConnect(uv_connect_t* req, int status) noexcept;
+  static void onWrite(uv_write_t* req, int status) noexcept;
+  static void onShutdown(uv_shutdown_t* req, int status) noexcept;
+  static void onAlloc(uv_handle_t* handle, std::size_t suggested, uv_buf_t* buf) noexcept;
+  static void onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept;
+  static void onTimer(uv_timer_t* timer) noexcept;
+
+  bool tryConnect(const sockaddr_storage& address, int& status);
+  void closeTcp();
+  /// Runs the loop until done() holds (true) or the timeout passes (false).
+  bool runUntil(const std::function<bool()>& done);
+  void throwIfClosed(const char* what) const;
+
+  UvLoop loop_;
+  uv_tcp_t tcp_{};
+  uv_timer_t timer_{};
+  uv_connect_t connectReq_{};
+  uv_shutdown_t shutdownReq_{};
+  std::array<uv_write_t, 2> writeReqs_{};
+  ByteOrder order_;
+  FrameDecoder decoder_;
+  std::chrono::milliseconds timeout_;
+
+  bool tcpOpen_ = false;
+  bool tcpClosed_ = true;
+  bool timedOut_ = false;
+  int connectStatus_ = 1;  // 1: pending
+  int writesPending_ = 0;
+  int writeStatus_ = 0;
+  bool shutdownDone_ = false;
+  bool eof_ = false;
+  int readError_ = 0;
+  bool keepReceived_ = false;
+
+  std::array<std::byte, kFrameHeaderBytes> header_{};
+  std::string payload_;  // the frame being written; valid until its write callback
+  std::string received_;
+  std::array<char, 64 * 1024> readBuffer_{};
+};
+
+}  // namespace uvframe

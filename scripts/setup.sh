@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what uvframe needs to build, test and benchmark on Debian/Ubuntu,
+# and only what is missing (apt-get needs root; sudo is used when not root).
+#   scripts/setup.sh          build + test dependencies
+#   scripts/setup.sh --bench  also plotting and profiling tools
+set -euo pipefail
+
+packages=(
+  cmake ninja-build g++ pkg-config git
+  libuv1-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
+  googletest libgtest-dev libbenchmark-dev
+  clang libclang-rt-dev clang-format   # libFuzzer targets and formatting
+  python3 procps iproute2
+)
+if [[ "${1:-}" == "--bench" ]]; then
+  packages+=(python3-matplotlib linux-perf valgrind)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+sudo=""
+if [[ "$(id -u)" -ne 0 ]]; then
+  sudo="sudo"
+fi
+echo "setup: installing ${missing[*]}" >&2
+$sudo apt-get update -q
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,140 @@
+// Misbehaving peers against the real server: each gets a clear log line and
+// at worst the closing of its own connection; everyone else keeps going.
+#include <gtest/gtest.h>
+
+#include "log_lines.h"
+#include "server_process.h"
+#include "test_socket.h"
+
+namespace uvframe::test {
+namespace {
+
+TEST(ServerErrors, OversizedLengthClosesOnlyThatPeer) {
+  ServerProcess server({"--max-frame", "1000"});
+  TestSocket good = TestSocket::connect("127.0.0.1", server.port());
+  TestSocket bad = TestSocket::connect("127.0.0.1", server.port());
+  good.sendFrame("before");
+  bad.sendFrame(std::string(1000, 'm'));  // exactly the limit: fine
+  bad.sendAll(frameBytes(std::string(1001, 'M')));
+  EXPECT_TRUE(bad.waitClosedByPeer()) << server.process().output();
+  auto warn = server.process().waitForText("frame too large");
+  ASSERT_TRUE(warn);
+  std::string level;
+  withoutPrefix(*warn, &level);
+  EXPECT_EQ(level, "warning");
+  EXPECT_NE(warn->find("port=" + std::to_string(bad.localPort()) + ", length=1001"),
+            std::string::npos)
+      << *warn;
+  auto closed = server.process().waitForText("port=" + std::to_string(bad.localPort()) +
+                                             " (reason=frame too large, frames=1");
+  EXPECT_TRUE(closed) << server.process().output();
+  good.sendFrame("after");
+  ASSERT_TRUE(server.process().waitForText("] after")) << server.process().output();
+  EXPECT_EQ(server.messagesFrom(good.localHostPort()),
+            (std::vector<std::string>{"before", "after"}));
+}
+
+TEST(ServerErrors, HttpClientIsNamedInTheProtocolError) {
+  ServerProcess server;
+  TestSocket s = TestSocket::connect("127.0.0.1", server.port());
+  s.sendAll("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
+  EXPECT_TRUE(s.waitClosedByPeer());
+  auto warn = server.process().waitForText("frame too large");
+  ASSERT_TRUE(warn);
+  EXPECT_NE(warn->find("looks like HTTP"), std::string::npos) << *warn;
+  EXPECT_NE(warn->find("GET / HTTP/1.1\\r\\n"), std::string::npos) << *warn;
+}
+
+TEST(ServerErrors, TlsClientHelloIsNamed) {
+  ServerProcess server;
+  TestSocket s = TestSocket::connect("127.0.0.1", server.port());
+  s.sendAll(std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11));
+  EXPECT_TRUE(s.waitClosedByPeer());
+  auto warn = server.process().waitForText("frame too large");
+  ASSERT_TRUE(warn);
+  EXPECT_NE(warn->find("looks like TLS"), std::string::npos) << *warn;
+}
+
+TEST(ServerErrors, StalledPartialFrameIsClosedAfterFrameTimeout) {
+  ServerProcess server({"--frame-timeout", "0.5"});
+  TestSocket stalled = TestSocket::connect("127.0.0.1", server.port());
+  TestSocket quiet = TestSocket::connect("127.0.0.1", server.port());
+  stalled.sendFrame("complete");
+  std::string partial = frameBytes("never finished");
+  stalled.sendAll(partial.substr(0, 7));
+  EXPECT_TRUE(stalled.waitClosedByPeer(10s));
+  auto closed = server.process().waitForText("port=" + std::to_string(stalled.localPort()) +
+                                             " (reason=frame timeout, frames=1");
+  ASSERT_TRUE(closed) << server.process().output();
+  EXPECT_NE(closed->find("unfinished=7 bytes"), std::string::npos) << *closed;
+  // A peer that is merely quiet (no started frame) is not affected.
+  quiet.sendFrame("still here");
+  EXPECT_TRUE(server.process().waitForText("] still here"));
+}
+
+TEST(ServerErrors, SilentPeerIsClosedAfterIdleTimeout) {
+  ServerProcess server({"--idle-timeout", "0.5"});
+  TestSocket s = TestSocket::connect("127.0.0.1", server.port());
+  s.sendFrame("hello then silence");
+  EXPECT_TRUE(s.waitClosedByPeer(10s));
+  auto closed = server.process().waitForText("reason=idle timeout, frames=1");
+  EXPECT_TRUE(closed) << server.process().output();
+}
+
+TEST(ServerErrors, ConnectionsBeyondTheLimitAreRefusedWithALogLine) {
+  ServerProcess server({"--max-connections", "2", "--workers", "1"});
+  TestSocket a = TestSocket::connect("127.0.0.1", server.port());
+  TestSocket b = TestSocket::connect("127.0.0.1", server.port());
+  ASSERT_TRUE(server.process().waitUntil(
+      [](const std::vector<std::string>& lines) {
+        int n = 0;
+        for (const auto& l : lines) n += l.find("client connected") != std::string::npos;
+        return n == 2;
+      }));
+  TestSocket c = TestSocket::connect("127.0.0.1", server.port());
+  EXPECT_TRUE(c.waitClosedByPeer());
+  auto refused = server.process().waitForText("connection refused");
+  ASSERT_TRUE(refused);
+  EXPECT_NE(refused->find("max-connections=2"), std::string::npos) << *refused;
+  // Once one leaves, a newcomer is welcome again.
+  a.close();
+  ASSERT_TRUE(server.process().waitForText("client disconnected"));
+  TestSocket d = TestSocket::connect("127.0.0.1", server.port());
+  d.sendFrame("newcomer");
+  EXPECT_TRUE(server.process().waitForText("] newcomer")) << server.process().output();
+}
+
+TEST(ServerErrors, InputMemoryBudgetPausesReadersWithoutLosingFrames) {
+  // Budget for about two large frames at once; four peers each send one
+  // 600 KiB frame slowly enough that all are partial together.
+  ServerProcess server({"--max-input-memory", "2MiB", "--workers", "1", "--max-logged-bytes",
+                        "16", "--read-buffer", "64KiB"});
+  std::vector<TestSocket> peers;
+  for (int i = 0; i < 4; ++i) peers.push_back(TestSocket::connect("127.0.0.1", server.port()));
+  std::string body(600 * 1024, 'b');
+  std::string frame = frameBytes(body);
+  for (auto& p : peers) p.sendAll(frame.substr(0, 100 * 1024));
+  for (auto& p : peers) p.sendAll(frame.substr(100 * 1024));
+  for (auto& p : peers) p.sendFrame("done");
+  ASSERT_TRUE(server.process().waitUntil(
+      [](const std::vector<std::string>& lines) {
+        int n = 0;
+        for (const auto& l : lines) n += l.find("] done") != std::string::npos;
+        return n == 4;
+      },
+      30s))
+      << server.process().output();
+  for (auto& p : peers) {
+    auto msgs = server.messagesFrom(p.localHostPort());
+    ASSERT_EQ(msgs.size(), 2u);
+    EXPECT_NE(msgs[0].find("(+614384 bytes)"), std::string::npos) << msgs[0];
+  }
+  // The budget really was the limit: some reads had to wait for memory.
+  ASSERT_EQ(server.stop(), 0);
+  auto stats = server.process().linesContaining("final=true");
+  ASSERT_EQ(stats.size(), 1u);
+  EXPECT_EQ(stats[0].find("memory_stalls=0,"), std::string::npos) << stats[0];
+}
+
+}  // namespace
+}  // namespace uvframe::test

@@ -1,0 +1,235 @@
+// Unit tests for common/ring_buffer: filling and consuming, compaction that
+// moves only the partial tail, growth for frames larger than a chunk,
+// returning storage to the pool, the memory budget, and no heap traffic once
+// warm.
+#include "ring_buffer.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "buffer_pool.h"
+#include "frame_codec.h"
+#include "frame_feeder.h"
+#include "test_bytes.h"
+
+namespace uvframe {
+namespace {
+
+using test::encodeFrames;
+using test::FrameFeeder;
+using test::textOf;
+
+// Copies text into the writable span and commits it.
+void put(RingBuffer& ring, std::string_view text, std::size_t frameBytes = 0) {
+  std::span<std::byte> room = ring.prepareWrite(frameBytes);
+  ASSERT_GE(room.size(), text.size());
+  std::memcpy(room.data(), text.data(), text.size());
+  ring.commit(text.size());
+}
+
+TEST(RingBuffer, NewRingHoldsNoStorage) {
+  BufferPool pool(64, 0);
+  RingBuffer ring(pool);
+  EXPECT_FALSE(ring.hasStorage());
+  EXPECT_TRUE(ring.empty());
+  EXPECT_EQ(ring.capacity(), 0u);
+  EXPECT_EQ(pool.bytesLent(), 0u);
+}
+
+TEST(RingBuffer, FillThenConsumeKeepsOrder) {
+  BufferPool pool(64, 0);
+  RingBuffer ring(pool);
+  std::span<std::byte> room = ring.prepareWrite();
+  EXPECT_EQ(room.size(), 64u);
+  put(ring, "0123456789");
+  EXPECT_EQ(ring.readableBytes(), 10u);
+  ring.consume(4);
+  EXPECT_EQ(textOf(ring.readable()), "456789");
+  put(ring, "abc");
+  EXPECT_EQ(textOf(ring.readable()), "456789abc");
+  ring.unwrite(3);
+  EXPECT_EQ(textOf(ring.readable()), "456789");
+  ring.consume(6);
+  EXPECT_TRUE(ring.empty());
+  // Emptied: the whole block is writable again.
+  EXPECT_EQ(ring.prepareWrite().size(), 64u);
+}
+
+TEST(RingBuffer, ReleaseIfEmptyReturnsStorageToPool) {
+  BufferPool pool(64, 0);
+  RingBuffer ring(pool);
+  put(ring, "abcd");
+  EXPECT_EQ(pool.bytesLent(), 64u);
+  ring.releaseIfEmpty();
+  EXPECT_TRUE(ring.hasStorage()) << "bytes are still unread";
+  ring.consume(4);
+  ring.releaseIfEmpty();
+  EXPECT_FALSE(ring.hasStorage());
+  EXPECT_EQ(pool.bytesLent(), 0u);
+  EXPECT_EQ(pool.cachedChunks(), 1u);
+}
+
+TEST(RingBuffer, ReleaseStorageDropsUnreadBytes) {
+  BufferPool pool(64, 0);
+  RingBuffer ring(pool);
+  put(ring, "partial");
+  ring.releaseStorage();
+  EXPECT_TRUE(ring.empty());
+  EXPECT_FALSE(ring.hasStorage());
+  EXPECT_EQ(pool.bytesLent(), 0u);
+}
+
+TEST(RingBuffer, DestructorReturnsStorage) {
+  BufferPool pool(64, 0);
+  {
+    RingBuffer ring(pool);
+    put(ring, "left over");
+  }
+  EXPECT_EQ(pool.bytesLent(), 0u);
+  EXPECT_EQ(pool.cachedChunks(), 1u);
+}
+
+// After a read of many whole frames and one partial frame, the next read
+// moves only the partial frame to the front.
+TEST(RingBuffer, CompactionMovesOnlyThePartialTail) {
+  BufferPool pool(8192, 0);
+  FrameFeeder feeder(pool, FrameDecoder());
+  std::vector<std::string> frames(79, std::string(96, 'f'));  // 79 * 100 bytes
+  frames.push_back(std::string(96, 'g'));
+  const std::string wire = encodeFrames(frames, ByteOrder::kLittle);
+  ASSERT_TRUE(feeder.read(std::string_view(wire).substr(0, 7950)));
+  EXPECT_EQ(feeder.frames().size(), 79u);
+  EXPECT_EQ(feeder.ring().readableBytes(), 50u);
+  EXPECT_EQ(feeder.ring().bytesMoved(), 0u);
+  ASSERT_TRUE(feeder.read(std::string_view(wire).substr(7950)));
+  EXPECT_EQ(feeder.ring().bytesMoved(), 50u);
+  EXPECT_EQ(feeder.frames(), frames);
+  EXPECT_FALSE(feeder.ring().hasStorage());
+}
+
+TEST(RingBuffer, NoCompactionWhileTheTailHasRoom) {
+  BufferPool pool(65536, 0);
+  FrameFeeder feeder(pool, FrameDecoder());
+  std::vector<std::string> frames(10, std::string(96, 'f'));
+  const std::string wire = encodeFrames(frames, ByteOrder::kLittle);
+  ASSERT_TRUE(feeder.read(std::string_view(wire).substr(0, 950)));
+  ASSERT_TRUE(feeder.read(std::string_view(wire).substr(950)));
+  EXPECT_EQ(feeder.frames(), frames);
+  EXPECT_EQ(feeder.ring().bytesMoved(), 0u);
+}
+
+TEST(RingBuffer, CompactsWhenTheFrameWouldRunPastTheEnd) {
+  BufferPool pool(65536, 0);
+  FrameFeeder feeder(pool, FrameDecoder());
+  std::vector<std::string> frames(100, std::string(96, 'f'));  // 10,000 bytes
+  frames.push_back(std::string(60000, 'L'));
+  const std::string wire = encodeFrames(frames, ByteOrder::kLittle);
+  ASSERT_TRUE(feeder.read(std::string_view(wire).substr(0, 10104)));
+  EXPECT_EQ(feeder.nextFrameBytes(), 60004u);
+  ASSERT_TRUE(feeder.read(std::string_view(wire).substr(10104)));
+  EXPECT_EQ(feeder.ring().bytesMoved(), 104u);
+  EXPECT_EQ(feeder.frames(), frames);
+}
+
+TEST(RingBuffer, GrowsForFrameLargerThanOneChunk) {
+  BufferPool pool(64, 0);
+  RingBuffer ring(pool);
+  const std::string payload = [] {
+    std::string p(1000, '\0');
+    for (std::size_t i = 0; i < p.size(); ++i)
+      p[i] = static_cast<char>('a' + i % 26);
+    return p;
+  }();
+  const std::string wire = encodeFrames({payload}, ByteOrder::kLittle);
+  put(ring, std::string_view(wire).substr(0, 34));
+  FrameDecoder decoder;
+  DecodeResult r = decoder.decode(ring.readable());
+  ASSERT_EQ(r.status, DecodeResult::Status::kNeedMore);
+  ASSERT_EQ(r.frameBytes, 1004u);
+
+  std::span<std::byte> room = ring.prepareWrite(r.frameBytes);
+  EXPECT_EQ(ring.capacity(), 1024u);
+  EXPECT_EQ(room.size(), 1024u - 34u);
+  EXPECT_EQ(textOf(ring.readable()), wire.substr(0, 34)) << "growth keeps the bytes";
+  EXPECT_EQ(ring.bytesMoved(), 34u);
+  EXPECT_EQ(pool.bytesLent(), 1024u);
+  EXPECT_EQ(pool.cachedChunks(), 1u) << "the small chunk went back to the pool";
+
+  std::memcpy(room.data(), wire.data() + 34, wire.size() - 34);
+  ring.commit(wire.size() - 34);
+  r = decoder.decode(ring.readable());
+  ASSERT_EQ(r.status, DecodeResult::Status::kFrame);
+  EXPECT_EQ(textOf(r.payload), payload);
+  ring.consume(r.consumedBytes);
+  ring.releaseIfEmpty();
+  EXPECT_EQ(pool.bytesLent(), 0u);
+}
+
+TEST(RingBuffer, BudgetExhaustedGivesEmptySpanUntilMemoryFrees) {
+  BufferPool pool(64, 128);
+  RingBuffer a(pool), b(pool), c(pool);
+  put(a, "ab");
+  put(b, "cd");
+  EXPECT_TRUE(c.prepareWrite().empty());
+  EXPECT_FALSE(c.hasStorage());
+  a.consume(2);
+  a.releaseIfEmpty();
+  std::span<std::byte> room = c.prepareWrite();
+  EXPECT_EQ(room.size(), 64u);
+  EXPECT_EQ(pool.bytesLent(), 128u);
+}
+
+TEST(RingBuffer, GrowthOverBudgetFailsAndKeepsBytes) {
+  BufferPool pool(64, 256);
+  RingBuffer ring(pool);
+  put(ring, "0123456789");
+  EXPECT_TRUE(ring.prepareWrite(1004).empty());
+  EXPECT_EQ(textOf(ring.readable()), "0123456789");
+  EXPECT_EQ(ring.capacity(), 64u);
+  EXPECT_EQ(pool.bytesLent(), 64u);
+}
+
+// Many connections, each receiving frames in random pieces, cycle for a long
+// time: once warm, the pool never goes to the heap again.
+TEST(RingBuffer, SteadyStateMakesNoHeapAllocations) {
+  BufferPool pool(4096, 0);
+  std::vector<std::unique_ptr<FrameFeeder>> feeders;
+  for (int i = 0; i < 8; ++i)
+    feeders.push_back(std::make_unique<FrameFeeder>(pool, FrameDecoder()));
+  std::mt19937 rng(99);
+  std::vector<std::string> frames;
+  for (int i = 0; i < 5; ++i)
+    frames.push_back(std::string(rng() % 1500, 'p'));
+  const std::string wire = encodeFrames(frames, ByteOrder::kLittle);
+
+  auto cycle = [&] {
+    // Every feeder gets the first part; then every feeder the rest, so all
+    // eight hold a chunk at once.
+    std::size_t split = rng() % wire.size();
+    for (auto& f : feeders)
+      ASSERT_TRUE(f->read(std::string_view(wire).substr(0, split)));
+    for (auto& f : feeders) {
+      ASSERT_TRUE(f->read(std::string_view(wire).substr(split)));
+      ASSERT_EQ(f->frames(), frames);
+      f->clearFrames();
+    }
+  };
+  for (int i = 0; i < 10; ++i)
+    cycle();
+  const std::size_t warm = pool.heapAllocations();
+  EXPECT_LE(warm, 8u);
+  for (int i = 0; i < 2000; ++i)
+    cycle();
+  EXPECT_EQ(pool.heapAllocations(), warm);
+  EXPECT_EQ(pool.bytesLent(), 0u);
+  for (auto& f : feeders)
+    EXPECT_EQ(f->frameCount(), 2010u * frames.size());
+}
+
+}  // namespace
+}  // namespace uvframe
