@@ -6,29 +6,38 @@
 
 namespace uvframe {
 
+// The sink holds a block only between its first line and the next hand-over,
+// never while idle: with one sink per thread and more threads than the
+// writer's maxBlocks, sinks that each kept a block from construction on would
+// leave none for the last ones, whose constructor (or first line) would then
+// wait forever.
 BlockSink::BlockSink(LogWriter& writer)
     : writer_(writer),
-      block_(writer.acquire()),
       // Hand over a little before the block is full so a typical line never
       // makes the buffer reallocate.
       handOverBytes_(writer.blockBytes() - writer.blockBytes() / 8) {}
 
 BlockSink::~BlockSink() {
-  writer_.submit(std::move(block_));
+  if (hasBlock_) writer_.submit(std::move(block_));
 }
 
 void BlockSink::sink_it_(const spdlog::details::log_msg& msg) {
+  if (!hasBlock_) {
+    block_ = writer_.acquire();
+    hasBlock_ = true;
+  }
   formatter_->format(msg, block_);
   if (block_.size() >= handOverBytes_) handOver();
 }
 
 void BlockSink::flush_() {
-  if (block_.size() > 0) handOver();
+  if (hasBlock_ && block_.size() > 0) handOver();
 }
 
 void BlockSink::handOver() {
   writer_.submit(std::move(block_));
-  block_ = writer_.acquire();
+  block_.clear();  // moved from: empty it explicitly
+  hasBlock_ = false;
 }
 
 std::shared_ptr<spdlog::logger> makeBlockLogger(const std::string& name, LogWriter& writer,

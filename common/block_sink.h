@@ -35,6 +35,7 @@ class BlockSink final : public spdlog::sinks::base_sink<spdlog::details::null_mu
 
   LogWriter& writer_;
   LogWriter::Block block_;
+  bool hasBlock_ = false;  // block_ came from writer_.acquire() and is not handed over
   std::size_t handOverBytes_;
 };
 

@@ -1,7 +1,6 @@
 // BufferPool: see buffer_pool.h.
 #include "buffer_pool.h"
 
-#include <bit>
 #include <new>
 
 namespace uvframe {
@@ -18,9 +17,11 @@ BufferPool::~BufferPool() {
 }
 
 BufferBlock BufferPool::acquire(std::size_t minBytes) {
-  // Larger blocks are rounded up to a power of two so a peer whose frames
-  // grow a little at a time does not reallocate at every step.
-  std::size_t size = minBytes <= chunkBytes_ ? chunkBytes_ : std::bit_ceil(minBytes);
+  // Larger blocks are rounded up to whole chunks: a 1 MiB frame then needs
+  // 1 MiB and one chunk, not the 2 MiB a power of two would take.
+  std::size_t size = minBytes <= chunkBytes_
+                         ? chunkBytes_
+                         : (minBytes + chunkBytes_ - 1) / chunkBytes_ * chunkBytes_;
   if (budgetBytes_ != 0 && bytesLent_ + size > budgetBytes_) {
     return {};
   }

@@ -1,6 +1,7 @@
 // Server: see server.h.
 #include "server.h"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <stdexcept>
@@ -86,6 +87,8 @@ int Server::run() {
     LogWriter::Options lo;
     lo.console = options_.console;
     lo.filePath = options_.logFile;
+    // Each worker may hold one partly filled block and have a few queued.
+    lo.maxBlocks = std::max<std::size_t>(lo.maxBlocks, 4 * (options_.workers + 1));
     writer_ = std::make_unique<LogWriter>(lo);
   } catch (const std::runtime_error& e) {
     std::fprintf(stderr, "uvframe-server: %s\n", e.what());
@@ -99,13 +102,13 @@ int Server::run() {
   log_ = makeBlockLogger("server", *writer_, controlLevel);
   log_->flush_on(spdlog::level::trace);
 
-  if (!startListening()) return 1;
-
+  // Signals first: whoever reads the listening line may signal at once.
   uv_signal_start(&sigint_, onSignal, SIGINT);
   uv_signal_start(&sigterm_, onSignal, SIGTERM);
 #ifdef SIGHUP
   uv_signal_start(&sighup_, onSignal, SIGHUP);
 #endif
+  if (!startListening()) return 1;
   startMs_ = lastStatsMs_ = uv_now(loop_.get());
   if (options_.statsIntervalSeconds > 0) {
     auto ms = static_cast<std::uint64_t>(options_.statsIntervalSeconds * 1000);
@@ -163,6 +166,14 @@ bool Server::startListening() {
     std::fprintf(stderr, "uvframe-server: cannot listen on %s: %s\n", where->hostPort().c_str(),
                  e.what());
     return false;
+  }
+  std::size_t perWorker = inputMemoryPerWorker(options_);
+  if (perWorker != 0 && perWorker * options_.workers > options_.maxInputMemoryBytes) {
+    log_->warn(
+        "[tcp server] --max-input-memory {} cannot hold one {}-byte frame per worker; using {} "
+        "bytes per worker ({} in all)",
+        options_.maxInputMemoryBytes, options_.maxFrameBytes, perWorker,
+        perWorker * options_.workers);
   }
   log_->info(
       "[tcp server] listening on {} (workers={}, accept={}, byte-order={}, max-frame={}, "

@@ -4,6 +4,7 @@
 
 #include <uv.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <stdexcept>
@@ -21,6 +22,14 @@ const std::map<std::string, spdlog::level::level_enum> kLevels = {
 };
 
 }  // namespace
+
+std::size_t inputMemoryPerWorker(const ServerOptions& o) {
+  if (o.maxInputMemoryBytes == 0) return 0;
+  std::size_t chunk = o.readBufferBytes;
+  std::size_t frame = o.maxFrameBytes + kFrameHeaderBytes;
+  std::size_t floor = (frame + chunk - 1) / chunk * chunk + chunk;
+  return std::max(o.maxInputMemoryBytes / std::max(o.workers, 1u), floor);
+}
 
 int parseServerOptions(int argc, char** argv, ServerOptions& o) {
   CLI::App app{

@@ -36,6 +36,10 @@ struct ServerOptions {
   int listenBacklog = 1024;
 };
 
+/// Each worker's share of --max-input-memory (0: unlimited), never below what
+/// one frame of --max-frame needs: its block plus the chunk it grows from.
+std::size_t inputMemoryPerWorker(const ServerOptions& options);
+
 /// Parses argv into options. Returns -1 to go on, or the exit code to return
 /// (0 after --help/--version, 2 after a bad argument, with its message).
 int parseServerOptions(int argc, char** argv, ServerOptions& options);

@@ -36,11 +36,7 @@ Worker::Worker(unsigned index, const ServerOptions& options, SharedServerState& 
       options_(options),
       shared_(shared),
       decoder_(options.byteOrder, options.maxFrameBytes),
-      pool_(options.readBufferBytes,
-            options.maxInputMemoryBytes == 0
-                ? 0
-                : std::max(options.maxInputMemoryBytes / std::max(options.workers, 1u),
-                           options.readBufferBytes)),
+      pool_(options.readBufferBytes, inputMemoryPerWorker(options)),
       logger_(makeBlockLogger("server", writer, options.logLevel)),
       renderer_(options.payloadEncoding, options.maxLoggedBytes),
       // Connection ids are unique across workers: the worker index sits in

@@ -3,6 +3,8 @@
 
 #include <signal.h>
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <fstream>
 #include <regex>
@@ -74,6 +76,15 @@ ServerProcess::ServerProcess(std::vector<std::string> args, ChildProcess::Option
   std::smatch m;
   std::regex_search(*line, m, kListening);
   port_ = static_cast<std::uint16_t>(std::stoi(m[2].str()));
+}
+
+ServerProcess::~ServerProcess() {
+  auto rc = stop();
+  if (rc != 0) {
+    ADD_FAILURE() << "uvframe-server did not exit 0 on SIGTERM (status "
+                  << (rc ? std::to_string(*rc) : std::string("none: still running")) << "); output:\n"
+                  << process_.output();
+  }
 }
 
 std::optional<int> ServerProcess::stop(std::chrono::milliseconds timeout) {

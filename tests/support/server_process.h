@@ -20,6 +20,13 @@ class ServerProcess {
   explicit ServerProcess(std::vector<std::string> args = {},
                          ChildProcess::Options options = {});
 
+  /// Stops a server that is still running with SIGTERM and records a test
+  /// failure unless it exits 0 (so a sanitizer report in the server, or a
+  /// shutdown that hangs, fails the test that started it).
+  ~ServerProcess();
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
   std::uint16_t port() const { return port_; }
   const std::string& host() const { return host_; }
   ChildProcess& process() { return process_; }

@@ -12,8 +12,12 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <future>
 #include <map>
 #include <regex>
 #include <stdexcept>
@@ -170,6 +174,54 @@ TEST_F(LogWriterTest, ThreadsWithTheirOwnLoggersLoseNothing) {
   ASSERT_EQ(nextByThread.size(), static_cast<std::size_t>(kThreads));
   for (const auto& [t, next] : nextByThread)
     EXPECT_EQ(next, kLines) << "thread " << t;
+}
+
+// Runs body on another thread; a body that hangs past the deadline aborts
+// the test binary with a message instead of blocking it forever.
+void runWithDeadline(const std::function<void()>& body, std::chrono::seconds deadline) {
+  std::packaged_task<void()> task(body);
+  std::future<void> done = task.get_future();
+  std::thread runner(std::move(task));
+  if (done.wait_for(deadline) != std::future_status::ready) {
+    std::fprintf(stderr, "deadlock: the test body did not finish within %llds\n",
+                 static_cast<long long>(deadline.count()));
+    std::abort();
+  }
+  runner.join();
+  done.get();
+}
+
+// One sink per logging thread, and more threads than blocks in circulation
+// (the server has one sink per worker plus one, and --workers may exceed
+// maxBlocks): creating the loggers must not wait for blocks, and every
+// thread's lines still arrive.
+TEST_F(LogWriterTest, MoreLoggersThanBlocksDoNotDeadlock) {
+  const fs::path file = dir_ / "server.log";
+  LogWriter::Options o = options(file);
+  o.maxBlocks = 2;
+  LogWriter writer(o);
+  constexpr int kThreads = 6;
+  runWithDeadline(
+      [&writer] {
+        std::vector<std::shared_ptr<spdlog::logger>> loggers;
+        for (int t = 0; t < kThreads; ++t)
+          loggers.push_back(
+              makeBlockLogger("worker" + std::to_string(t), writer, spdlog::level::info));
+        std::vector<std::thread> threads;
+        for (int t = 0; t < kThreads; ++t) {
+          threads.emplace_back([&loggers, t] {
+            for (int i = 0; i < 200; ++i) {
+              loggers[t]->info("t={} n={}", t, i);
+              if (i % 50 == 49) loggers[t]->flush();
+            }
+          });
+        }
+        for (std::thread& th : threads)
+          th.join();
+        writer.drain();
+      },
+      std::chrono::seconds(10));
+  EXPECT_EQ(readLines(file).size(), static_cast<std::size_t>(kThreads * 200));
 }
 
 TEST_F(LogWriterTest, ReopenAfterRenameWritesToNewFile) {
