@@ -40,6 +40,18 @@ BufferBlock BufferPool::acquire(std::size_t minBytes) {
   return {data, size};
 }
 
+BufferBlock BufferPool::acquireSmall(std::size_t bytes) {
+  std::size_t size = (bytes + 63) / 64 * 64;
+  if (size == 0) size = 64;
+  if (size >= chunkBytes_) return acquire(size);
+  if (budgetBytes_ != 0 && bytesLent_ + size > budgetBytes_) return {};
+  auto* data = static_cast<std::byte*>(::operator new(size, std::nothrow));
+  if (data == nullptr) return {};
+  ++heapAllocations_;
+  bytesLent_ += size;
+  return {data, size};
+}
+
 void BufferPool::release(BufferBlock block) {
   if (!block) {
     return;

@@ -40,6 +40,9 @@ class BufferPool {
   /// A block of at least minBytes (a standard chunk when minBytes fits one),
   /// or an empty block when the budget cannot cover it.
   BufferBlock acquire(std::size_t minBytes);
+  /// A block of exactly bytes (rounded up to 64), from the heap, for parking
+  /// a stalled peer's few bytes; empty when the budget cannot cover it.
+  BufferBlock acquireSmall(std::size_t bytes);
   /// Gives a block back; it may be cached for the next acquire().
   void release(BufferBlock block);
 

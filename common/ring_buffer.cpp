@@ -12,7 +12,14 @@ std::span<std::byte> RingBuffer::prepareWrite(std::size_t frameBytes) {
     readIndex_ = writeIndex_ = 0;
     if (!block_) return {};
   }
-  if (frameBytes > block_.capacity) {
+  if (block_.capacity < pool_->chunkBytes()) {
+    // A parked ring: its peer is sending again, so give it a full chunk (or
+    // more). If the budget says no, the small block's own room still serves.
+    if (!grow(std::max(frameBytes, pool_->chunkBytes())) &&
+        (frameBytes > block_.capacity || writeIndex_ == block_.capacity)) {
+      return {};
+    }
+  } else if (frameBytes > block_.capacity) {
     if (!grow(frameBytes)) return {};
   }
   // Compact when the current frame would run past the end of the block, or
@@ -39,6 +46,20 @@ void RingBuffer::releaseStorage() {
     block_ = {};
   }
   readIndex_ = writeIndex_ = 0;
+}
+
+bool RingBuffer::shrinkToFit(std::size_t maxBytes) {
+  std::size_t n = readableBytes();
+  if (!block_ || n == 0 || n > maxBytes || block_.capacity < pool_->chunkBytes()) return false;
+  BufferBlock small = pool_->acquireSmall(n);
+  if (!small) return false;
+  std::memcpy(small.data, block_.data + readIndex_, n);
+  bytesMoved_ += n;
+  pool_->release(block_);
+  block_ = small;
+  readIndex_ = 0;
+  writeIndex_ = n;
+  return true;
 }
 
 void RingBuffer::compact() {

@@ -23,7 +23,8 @@
 //
 // The ring borrows its block from a BufferPool only while it holds bytes and
 // gives it back as soon as it is empty (releaseIfEmpty), so an idle
-// connection costs the size of this object and nothing more.
+// connection costs the size of this object and nothing more. A peer that
+// stalls mid-frame is parked (shrinkToFit) into a block of its own size.
 #pragma once
 
 #include <cstddef>
@@ -73,6 +74,12 @@ class RingBuffer {
   }
   /// Returns the block to the pool, dropping any unread bytes.
   void releaseStorage();
+  /// Parks a stalled partial frame: moves the readable bytes (if at most
+  /// maxBytes) into a block of their own size and returns the big one, so a
+  /// peer that stops mid-frame holds a few bytes instead of a whole chunk.
+  /// The next prepareWrite() takes a full chunk again. Returns true if
+  /// storage was given back.
+  bool shrinkToFit(std::size_t maxBytes);
 
   /// Bytes moved by compactions since construction (for benchmarks).
   std::size_t bytesMoved() const { return bytesMoved_; }

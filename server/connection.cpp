@@ -162,7 +162,11 @@ void Connection::handleRead(ssize_t nread) {
     bytes_ += static_cast<std::uint64_t>(nread);
     bump(worker_.counters().bytes, static_cast<std::uint64_t>(nread));
     lastActivityMs_ = uv_now(worker_.loop());
-    processFrames();
+    if (skimming_) {
+      skim(static_cast<std::size_t>(nread));
+    } else {
+      processFrames();
+    }
     return;
   }
   if (nread == 0) {  // EAGAIN: nothing this time
@@ -216,6 +220,11 @@ void Connection::processFrames() {
   bump(worker_.counters().frames, frames);
   if (worker_.options().echo && offset > 0) sendEcho(data.first(offset));
   ring_.consume(offset);
+  const ServerOptions& o = worker_.options();
+  if (pendingFrameBytes_ > worker_.pool().chunkBytes() && !o.echo &&
+      kFrameHeaderBytes + o.maxLoggedBytes <= worker_.pool().chunkBytes() / 2) {
+    startSkimming(static_cast<std::uint32_t>(pendingFrameBytes_ - kFrameHeaderBytes));
+  }
   if (ring_.empty()) {
     hasPartial_ = false;
     pendingFrameBytes_ = 0;
@@ -227,12 +236,54 @@ void Connection::processFrames() {
   }
 }
 
-void Connection::logFrame(std::span<const std::byte> payload) {
+// Starts skimming the partial frame that fills the ring (see connection.h):
+// keeps the header and at most --max-logged-bytes of payload.
+void Connection::startSkimming(std::uint32_t payloadBytes) {
+  std::size_t have = ring_.readableBytes() - kFrameHeaderBytes;
+  std::size_t keep = std::min<std::size_t>(have, worker_.options().maxLoggedBytes);
+  ring_.unwrite(have - keep);
+  skimming_ = true;
+  skimPayloadBytes_ = payloadBytes;
+  skimSeen_ = static_cast<std::uint32_t>(have);
+  skimKept_ = static_cast<std::uint32_t>(keep);
+  pendingFrameBytes_ = 0;  // no need to make room for the whole frame
+}
+
+// newBytes were just appended to the ring while skimming: keep what the log
+// line still wants, drop the rest of this frame's payload in place, and once
+// the frame is complete log it and parse whatever follows it.
+void Connection::skim(std::size_t newBytes) {
+  std::span<const std::byte> all = ring_.readable();
+  auto* fresh = const_cast<std::byte*>(all.data() + all.size() - newBytes);
+  std::size_t mine = std::min<std::size_t>(newBytes, skimPayloadBytes_ - skimSeen_);
+  std::size_t wanted = std::min<std::size_t>(skimPayloadBytes_, worker_.options().maxLoggedBytes);
+  std::size_t keep = std::min(mine, wanted - skimKept_);
+  std::size_t drop = mine - keep;
+  if (drop > 0) {
+    // Only the bytes after this frame's end move, once per skimmed frame.
+    std::memmove(fresh + keep, fresh + keep + drop, newBytes - keep - drop);
+    ring_.unwrite(drop);
+  }
+  skimSeen_ += static_cast<std::uint32_t>(mine);
+  skimKept_ += static_cast<std::uint32_t>(keep);
+  if (skimSeen_ < skimPayloadBytes_) return;
+
+  skimming_ = false;
+  std::span<const std::byte> head = ring_.readable().subspan(kFrameHeaderBytes, skimKept_);
+  logFrame(head, skimPayloadBytes_);
+  ++frames_;
+  bump(worker_.counters().frames);
+  ring_.consume(kFrameHeaderBytes + skimKept_);
+  hasPartial_ = false;
+  processFrames();
+}
+
+void Connection::logFrame(std::span<const std::byte> payload, std::size_t totalBytes) {
   spdlog::logger& log = worker_.log();
   if (!log.should_log(spdlog::level::info)) return;
   std::string& line = worker_.lineBuffer();
   line.assign(tag_);
-  worker_.renderer().render(payload, line);
+  worker_.renderer().render(payload, line, totalBytes);
   log.log(spdlog::source_loc{}, spdlog::level::info, std::string_view(line));
 }
 
@@ -355,6 +406,13 @@ void Connection::checkTimeouts(std::uint64_t nowMs) {
   }
 }
 
+bool Connection::parkIfStalled(std::uint64_t nowMs) {
+  // A second of silence mid-frame: the peer is slow, stuck or hostile.
+  constexpr std::uint64_t kParkAfterMs = 1000;
+  if (isClosing() || !hasPartial_ || nowMs - lastActivityMs_ < kParkAfterMs) return false;
+  return ring_.shrinkToFit(worker_.pool().chunkBytes() / 4);
+}
+
 void Connection::drainAndClose() {
   if (isClosing()) return;
 #ifndef _WIN32
@@ -367,7 +425,7 @@ void Connection::drainAndClose() {
       if (room.empty()) break;
       ssize_t n = ::recv(fd, room.data(), room.size(), 0);
       if (n <= 0) break;
-      handleRead(n);
+      handleRead(static_cast<ssize_t>(n));
     }
   }
 #endif

@@ -11,6 +11,13 @@
 //                      uv_try_write straight from the ring; only what the
 //                      socket does not take at once is copied and queued
 //                   -> RingBuffer::consume(); storage back to the pool once empty
+//
+// A frame larger than the receive chunk is not kept whole unless --echo needs
+// it: its header and the first --max-logged-bytes of payload stay in the ring
+// and the rest is skimmed off as it arrives (the log line shows only those
+// bytes anyway), so a 1 MiB frame costs one chunk, not 1 MiB.
+// A peer that stalls mid-frame for a second is parked: its few bytes move to
+// a block of their own size and the chunk goes back to the pool.
 #pragma once
 
 #include <uv.h>
@@ -72,6 +79,9 @@ class Connection {
   void checkTimeouts(std::uint64_t nowMs);
   /// Resumes reading after the memory budget stopped it.
   void resumeAfterMemoryWait();
+  /// Gives back the chunk of a peer that stalled mid-frame (see file
+  /// comment). Returns true if memory was released.
+  bool parkIfStalled(std::uint64_t nowMs);
 
   const PeerAddress& peer() const { return peer_; }
 
@@ -87,7 +97,9 @@ class Connection {
   void handleRead(ssize_t nread);
   void handleWriteDone(std::size_t bytes, int status);
   void processFrames();
-  void logFrame(std::span<const std::byte> payload);
+  void startSkimming(std::uint32_t payloadBytes);
+  void skim(std::size_t newBytes);
+  void logFrame(std::span<const std::byte> payload, std::size_t totalBytes = 0);
   void rejectOversizedFrame(std::uint32_t announcedBytes, std::span<const std::byte> sample);
   void sendEcho(std::span<const std::byte> frames);
   void pause(std::uint8_t bit);
@@ -109,6 +121,12 @@ class Connection {
   std::uint64_t partialSinceMs_ = 0;   ///< when the unfinished frame began
   std::size_t pendingFrameBytes_ = 0;  ///< size of the unfinished frame, if known
   std::size_t queuedEchoBytes_ = 0;
+  // Skimming a frame larger than the chunk: the ring holds its header and
+  // skimKept_ payload bytes; skimSeen_ of skimPayloadBytes_ have arrived.
+  std::uint32_t skimPayloadBytes_ = 0;
+  std::uint32_t skimSeen_ = 0;
+  std::uint32_t skimKept_ = 0;
+  bool skimming_ = false;
   std::uint8_t paused_ = 0;
   bool hasPartial_ = false;
   bool announced_ = false;  ///< connected line logged (so log the disconnect)

@@ -217,10 +217,12 @@ void Worker::onSweepTimer(uv_timer_t* timer) noexcept {
 
 void Worker::sweep() {
   std::uint64_t now = uv_now(loop_.get());
-  if (options_.idleTimeoutSeconds > 0 || options_.frameTimeoutSeconds > 0) {
-    for (auto& [id, conn] : connections_)
-      conn->checkTimeouts(now);
+  bool released = false;
+  for (auto& [id, conn] : connections_) {
+    conn->checkTimeouts(now);
+    released |= conn->parkIfStalled(now);
   }
+  if (released) onMemoryReleased();
   counters_.inputMemoryBytes.store(pool_.bytesLent(), std::memory_order_relaxed);
   // A waiter whose wake-up was lost (its memory went to another waiter that
   // then closed) gets another chance here.

@@ -27,12 +27,12 @@ TEST(ServerCli, VersionPrintsNameAndVersion) {
 }
 
 TEST(ServerCli, BadArgumentsExitTwoWithOneLine) {
-  for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
-           {"--bogus"},
-           {"--byte-order", "middle"},
-           {"--port", "70000"},
-           {"--payload-encoding", "klingon"},
-           {"--idle-timeout", "-1"}}) {
+  for (std::vector<std::string> args :
+       std::vector<std::vector<std::string>>{{"--bogus"},
+                                             {"--byte-order", "middle"},
+                                             {"--port", "70000"},
+                                             {"--payload-encoding", "klingon"},
+                                             {"--idle-timeout", "-1"}}) {
     args.insert(args.begin(), programPath("uvframe-server"));
     ChildProcess p(args);
     EXPECT_EQ(p.waitExit(), 2) << args[1];
@@ -56,8 +56,8 @@ TEST(ServerCli, PortInUseExitsNonZeroNamingTheAddress) {
 }
 
 TEST(ServerCli, UnopenableLogFileExitsNonZeroWithReason) {
-  ChildProcess p({programPath("uvframe-server"), "--port", "0", "--log-file",
-                  "/nonexistent-dir/uvframe.log"});
+  ChildProcess p(
+      {programPath("uvframe-server"), "--port", "0", "--log-file", "/nonexistent-dir/uvframe.log"});
   EXPECT_EQ(p.waitExit(), 1);
   EXPECT_NE(p.output().find("cannot open log file"), std::string::npos) << p.output();
 }

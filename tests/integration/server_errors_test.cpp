@@ -2,6 +2,10 @@
 // at worst the closing of its own connection; everyone else keeps going.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <random>
+#include <regex>
+
 #include "log_lines.h"
 #include "server_process.h"
 #include "test_socket.h"
@@ -85,12 +89,12 @@ TEST(ServerErrors, ConnectionsBeyondTheLimitAreRefusedWithALogLine) {
   ServerProcess server({"--max-connections", "2", "--workers", "1"});
   TestSocket a = TestSocket::connect("127.0.0.1", server.port());
   TestSocket b = TestSocket::connect("127.0.0.1", server.port());
-  ASSERT_TRUE(server.process().waitUntil(
-      [](const std::vector<std::string>& lines) {
-        int n = 0;
-        for (const auto& l : lines) n += l.find("client connected") != std::string::npos;
-        return n == 2;
-      }));
+  ASSERT_TRUE(server.process().waitUntil([](const std::vector<std::string>& lines) {
+    int n = 0;
+    for (const auto& l : lines)
+      n += l.find("client connected") != std::string::npos;
+    return n == 2;
+  }));
   TestSocket c = TestSocket::connect("127.0.0.1", server.port());
   EXPECT_TRUE(c.waitClosedByPeer());
   auto refused = server.process().waitForText("connection refused");
@@ -105,25 +109,32 @@ TEST(ServerErrors, ConnectionsBeyondTheLimitAreRefusedWithALogLine) {
 }
 
 TEST(ServerErrors, InputMemoryBudgetPausesReadersWithoutLosingFrames) {
-  // Budget for about two large frames at once; four peers each send one
-  // 600 KiB frame slowly enough that all are partial together.
-  ServerProcess server({"--max-input-memory", "2MiB", "--workers", "1", "--max-logged-bytes",
-                        "16", "--read-buffer", "64KiB"});
+  // --echo keeps each frame whole in memory. The budget holds about two
+  // 600 KiB frames at once; four peers send one each, all partial together.
+  ServerProcess server({"--echo", "--max-input-memory", "2MiB", "--workers", "1",
+                        "--max-logged-bytes", "16", "--read-buffer", "64KiB"});
   std::vector<TestSocket> peers;
-  for (int i = 0; i < 4; ++i) peers.push_back(TestSocket::connect("127.0.0.1", server.port()));
+  for (int i = 0; i < 4; ++i)
+    peers.push_back(TestSocket::connect("127.0.0.1", server.port()));
   std::string body(600 * 1024, 'b');
   std::string frame = frameBytes(body);
-  for (auto& p : peers) p.sendAll(frame.substr(0, 100 * 1024));
-  for (auto& p : peers) p.sendAll(frame.substr(100 * 1024));
-  for (auto& p : peers) p.sendFrame("done");
-  ASSERT_TRUE(server.process().waitUntil(
-      [](const std::vector<std::string>& lines) {
-        int n = 0;
-        for (const auto& l : lines) n += l.find("] done") != std::string::npos;
-        return n == 4;
-      },
-      30s))
-      << server.process().output();
+  for (auto& p : peers)
+    p.sendAll(frame.substr(0, 100 * 1024));
+  for (auto& p : peers)
+    p.sendAll(frame.substr(100 * 1024));
+  for (auto& p : peers)
+    p.sendFrame("done");
+  for (auto& p : peers) {
+    auto echoed = p.recvFrame(ByteOrder::kLittle, 30s);
+    ASSERT_TRUE(echoed.has_value()) << server.process().output();
+    EXPECT_EQ(*echoed, body);
+    EXPECT_EQ(p.recvFrame(ByteOrder::kLittle, 30s), std::optional<std::string>("done"));
+  }
+  ASSERT_TRUE(server.process().waitUntil([](const std::vector<std::string>& lines) {
+    return std::count_if(lines.begin(), lines.end(), [](const std::string& l) {
+             return l.find("] done") != std::string::npos;
+           }) == 4;
+  })) << server.process().output();
   for (auto& p : peers) {
     auto msgs = server.messagesFrom(p.localHostPort());
     ASSERT_EQ(msgs.size(), 2u);
@@ -134,6 +145,66 @@ TEST(ServerErrors, InputMemoryBudgetPausesReadersWithoutLosingFrames) {
   auto stats = server.process().linesContaining("final=true");
   ASSERT_EQ(stats.size(), 1u);
   EXPECT_EQ(stats[0].find("memory_stalls=0,"), std::string::npos) << stats[0];
+}
+
+TEST(ServerErrors, FramesLargerThanTheBufferAreSkimmedNotStored) {
+  // Without --echo only the logged head of a large frame is kept: frames of
+  // up to 900 KiB pass through a 64 KiB buffer and a 1 MiB budget.
+  ServerProcess server({"--max-input-memory", "1MiB", "--workers", "1", "--max-logged-bytes", "8",
+                        "--read-buffer", "64KiB"});
+  TestSocket s = TestSocket::connect("127.0.0.1", server.port());
+  std::string stream;
+  std::vector<std::string> expected;
+  std::mt19937 rng(7);
+  for (int i = 0; i < 12; ++i) {
+    std::size_t size = i % 3 == 0 ? 5 : 100000 + rng() % 800000;
+    std::string body = std::to_string(i) + std::string(size - std::to_string(i).size(), 'k');
+    stream += frameBytes(body);
+    expected.push_back(size <= 8 ? body
+                                 : body.substr(0, 8) + " \xE2\x80\xA6(+" +
+                                       std::to_string(size - 8) + " bytes)");
+  }
+  // Random write sizes, so frame ends fall anywhere within a read.
+  for (std::size_t pos = 0; pos < stream.size();) {
+    std::size_t n = std::min<std::size_t>(stream.size() - pos, 1 + rng() % 200000);
+    s.sendAll(stream.substr(pos, n));
+    pos += n;
+  }
+  s.sendFrame("end");
+  ASSERT_TRUE(server.process().waitForText("] end", 30s)) << server.process().output();
+  auto msgs = server.messagesFrom(s.localHostPort());
+  ASSERT_EQ(msgs.size(), expected.size() + 1);
+  for (std::size_t i = 0; i < expected.size(); ++i)
+    EXPECT_EQ(msgs[i], expected[i]) << i;
+}
+
+TEST(ServerErrors, PeersStalledMidFrameGiveTheirBufferBack) {
+  // 50 peers each send part of a frame and stop; after a second of silence
+  // their bytes are parked in small blocks instead of 64 KiB chunks.
+  ServerProcess server({"--stats-interval", "0.3", "--workers", "1"});
+  std::vector<TestSocket> peers;
+  std::string partial = frameBytes(std::string(1000, 'p')).substr(0, 100);
+  for (int i = 0; i < 50; ++i) {
+    peers.push_back(TestSocket::connect("127.0.0.1", server.port()));
+    peers.back().sendAll(partial);
+  }
+  std::regex parked(R"(stats: connections=50, .*input_memory=(\d+),)");
+  auto line = server.process().waitForLine(
+      [&](const std::string& l) {
+        std::smatch m;
+        return std::regex_search(l, m, parked) && std::stoul(m[1].str()) <= 50 * 128;
+      },
+      15s);
+  ASSERT_TRUE(line) << server.process().output();
+  // Parked peers finish their frames normally.
+  std::string rest = frameBytes(std::string(1000, 'p')).substr(100);
+  for (auto& p : peers)
+    p.sendAll(rest);
+  ASSERT_TRUE(server.process().waitUntil([](const std::vector<std::string>& lines) {
+    return std::count_if(lines.begin(), lines.end(), [](const std::string& l) {
+             return l.find("] pppp") != std::string::npos;
+           }) == 50;
+  })) << server.process().output();
 }
 
 }  // namespace

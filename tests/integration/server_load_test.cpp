@@ -19,7 +19,8 @@ namespace {
 std::vector<std::string> readLines(const std::string& path) {
   std::vector<std::string> lines;
   std::ifstream in(path);
-  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  for (std::string l; std::getline(in, l);)
+    lines.push_back(l);
   return lines;
 }
 
@@ -51,15 +52,18 @@ TEST(ServerLoad, ThousandClientsTwentyFramesEachAllLoggedOnceInOrder) {
   constexpr int kFrames = 20;
   std::vector<TestSocket> clients;
   clients.reserve(kClients);
-  for (int i = 0; i < kClients; ++i) clients.push_back(TestSocket::connect("127.0.0.1", server.port()));
+  for (int i = 0; i < kClients; ++i)
+    clients.push_back(TestSocket::connect("127.0.0.1", server.port()));
   for (int f = 0; f < kFrames; ++f) {
     for (int i = 0; i < kClients; ++i) {
       clients[i].sendFrame("conn=" + std::to_string(i) + " seq=" + std::to_string(f));
     }
   }
   std::map<std::string, int> index;
-  for (int i = 0; i < kClients; ++i) index[clients[i].localHostPort()] = i;
-  for (auto& c : clients) c.close();
+  for (int i = 0; i < kClients; ++i)
+    index[clients[i].localHostPort()] = i;
+  for (auto& c : clients)
+    c.close();
   ASSERT_EQ(server.stop(), 0);
 
   auto lines = readLines(log);
@@ -117,14 +121,17 @@ TEST(ServerLoad, SigtermUnderLoadLogsEveryReceivedFrameAndExitsZero) {
   constexpr int kSteady = 100;
   constexpr int kFrames = 50;
   std::vector<TestSocket> steady;
-  for (int i = 0; i < kSteady; ++i) steady.push_back(TestSocket::connect("127.0.0.1", server.port()));
+  for (int i = 0; i < kSteady; ++i)
+    steady.push_back(TestSocket::connect("127.0.0.1", server.port()));
   for (int f = 0; f < kFrames; ++f) {
-    for (int i = 0; i < kSteady; ++i) steady[i].sendFrame("steady=" + std::to_string(i) + " seq=" + std::to_string(f));
+    for (int i = 0; i < kSteady; ++i)
+      steady[i].sendFrame("steady=" + std::to_string(i) + " seq=" + std::to_string(f));
   }
   server.process().sendSignal(SIGTERM);
   auto rc = server.process().waitExit(60s);
   stop = true;
-  for (auto& t : blasters) t.join();
+  for (auto& t : blasters)
+    t.join();
   ASSERT_EQ(rc, 0);
 
   auto lines = readLines(log);
@@ -155,7 +162,8 @@ TEST(ServerLoad, LogLinesReachTheFileWithinASecondWhenTheServerGoesQuiet) {
   TestSocket s = TestSocket::connect("127.0.0.1", server.port());
   auto sent = std::chrono::steady_clock::now();
   s.sendFrame("quiet afterwards");
-  ASSERT_TRUE(waitForFile(log, [](const auto& l) { return containsText(l, "] quiet afterwards"); }));
+  ASSERT_TRUE(
+      waitForFile(log, [](const auto& l) { return containsText(l, "] quiet afterwards"); }));
   // Generous bound for a noisy machine; the flush interval is 100 ms.
   EXPECT_LT(std::chrono::steady_clock::now() - sent, 5s);
 }

@@ -48,9 +48,10 @@ TEST(ServerSession, ClassicCp949ClientGivesExactlyTheSpecLines) {
   for (std::size_t i = 0; i < messages.size(); ++i) {
     EXPECT_EQ(mine[i + 1], "[tcp/127.0.0.1:" + std::to_string(port) + "] " + messages[i]);
   }
-  std::regex disconnected("^\\[tcp server\\] client disconnected: ip=127\\.0\\.0\\.1, port=" +
-                          std::to_string(port) + " \\(reason=peer closed, frames=4, bytes=" +
-                          std::to_string(wireBytes) + ", duration=\\d+\\.\\d{3}s\\)$");
+  std::regex disconnected(
+      "^\\[tcp server\\] client disconnected: ip=127\\.0\\.0\\.1, port=" + std::to_string(port) +
+      " \\(reason=peer closed, frames=4, bytes=" + std::to_string(wireBytes) +
+      ", duration=\\d+\\.\\d{3}s\\)$");
   EXPECT_TRUE(std::regex_match(mine[5], disconnected)) << mine[5];
 }
 
@@ -59,9 +60,8 @@ TEST(ServerSession, ListeningLineShowsTheRealPort) {
   EXPECT_NE(server.port(), 0);
   auto line = server.process().waitForText("listening on");
   ASSERT_TRUE(line);
-  EXPECT_EQ(withoutPrefix(*line).rfind("[tcp server] listening on 127.0.0.1:" +
-                                           std::to_string(server.port()) + " (",
-                                       0),
+  EXPECT_EQ(withoutPrefix(*line).rfind(
+                "[tcp server] listening on 127.0.0.1:" + std::to_string(server.port()) + " (", 0),
             0u)
       << *line;
 }
@@ -70,10 +70,12 @@ TEST(ServerSession, FramesSplitAtEveryByteAndBatchedAreReassembledExactly) {
   ServerProcess server({"--workers", "1"});
   TestSocket s = TestSocket::connect("127.0.0.1", server.port());
   std::string stream = frameBytes("one-byte-at-a-time") + frameBytes("") + frameBytes("third");
-  for (char c : stream) s.sendAll(std::string(1, c));
+  for (char c : stream)
+    s.sendAll(std::string(1, c));
   // Many frames in one write.
   std::string batch;
-  for (int i = 0; i < 50; ++i) batch += frameBytes("batched " + std::to_string(i));
+  for (int i = 0; i < 50; ++i)
+    batch += frameBytes("batched " + std::to_string(i));
   s.sendAll(batch);
   s.close();
   ASSERT_TRUE(server.process().waitForText("client disconnected"));
@@ -84,7 +86,8 @@ TEST(ServerSession, FramesSplitAtEveryByteAndBatchedAreReassembledExactly) {
   EXPECT_EQ(got[0], "one-byte-at-a-time");
   EXPECT_EQ(got[1], "");
   EXPECT_EQ(got[2], "third");
-  for (int i = 0; i < 50; ++i) EXPECT_EQ(got[3 + i], "batched " + std::to_string(i));
+  for (int i = 0; i < 50; ++i)
+    EXPECT_EQ(got[3 + i], "batched " + std::to_string(i));
 }
 
 TEST(ServerSession, BigEndianByteOrder) {
@@ -128,7 +131,8 @@ TEST(ServerSession, EchoSendsEachFrameBackAfterLoggingIt) {
   ServerProcess server({"--echo"});
   TestSocket s = TestSocket::connect("127.0.0.1", server.port());
   std::vector<std::string> sent = {"ping", "", std::string(100000, 'x'), "안녕하세요"};
-  for (const auto& m : sent) s.sendFrame(m);
+  for (const auto& m : sent)
+    s.sendFrame(m);
   for (const auto& m : sent) {
     auto back = s.recvFrame();
     ASSERT_TRUE(back.has_value());

@@ -231,5 +231,56 @@ TEST(RingBuffer, SteadyStateMakesNoHeapAllocations) {
     EXPECT_EQ(f->frameCount(), 2010u * frames.size());
 }
 
+// A peer that stalls mid-frame gives its chunk back and keeps only its bytes.
+TEST(RingBuffer, ShrinkToFitParksTheStalledBytesInASmallBlock) {
+  BufferPool pool(4096, 0);
+  RingBuffer ring(pool);
+  put(ring, "0123456789");
+  ring.consume(3);
+  EXPECT_EQ(pool.bytesLent(), 4096u);
+  ASSERT_TRUE(ring.shrinkToFit(1024));
+  EXPECT_EQ(textOf(ring.readable()), "3456789");
+  EXPECT_EQ(ring.capacity(), 64u);
+  EXPECT_EQ(pool.bytesLent(), 64u);
+  EXPECT_EQ(pool.cachedChunks(), 1u);
+  // Nothing more to gain: already small.
+  EXPECT_FALSE(ring.shrinkToFit(1024));
+}
+
+TEST(RingBuffer, ShrinkToFitLeavesLargePartialsAlone) {
+  BufferPool pool(4096, 0);
+  RingBuffer ring(pool);
+  put(ring, std::string(2000, 'x'));
+  EXPECT_FALSE(ring.shrinkToFit(1024));
+  EXPECT_EQ(ring.capacity(), 4096u);
+}
+
+TEST(RingBuffer, ParkedRingTakesAFullChunkWhenBytesArriveAgain) {
+  BufferPool pool(4096, 0);
+  RingBuffer ring(pool);
+  put(ring, "abc");
+  ASSERT_TRUE(ring.shrinkToFit(1024));
+  std::span<std::byte> room = ring.prepareWrite();
+  EXPECT_EQ(ring.capacity(), 4096u);
+  EXPECT_EQ(room.size(), 4096u - 3);
+  EXPECT_EQ(textOf(ring.readable()), "abc");
+  EXPECT_EQ(pool.bytesLent(), 4096u);
+}
+
+TEST(RingBuffer, ParkedRingUsesItsOwnRoomWhenTheBudgetIsSpent) {
+  // Budget: the parked block plus nothing else.
+  BufferPool pool(4096, 4096 + 64);
+  RingBuffer parked(pool);
+  put(parked, "abc");
+  RingBuffer hog(pool);
+  ASSERT_TRUE(parked.shrinkToFit(1024));
+  put(hog, "hog");  // takes the only chunk
+  std::span<std::byte> room = parked.prepareWrite();
+  EXPECT_EQ(room.size(), 61u) << "the small block's free tail";
+  EXPECT_EQ(textOf(parked.readable()), "abc");
+  // A frame that cannot fit in the small block must wait for memory.
+  EXPECT_TRUE(parked.prepareWrite(200).empty());
+}
+
 }  // namespace
 }  // namespace uvframe
