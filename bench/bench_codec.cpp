@@ -9,6 +9,13 @@
 // reference. After the runs, main() prints the codec's bytes/s as a fraction
 // of memcpy's (target: >= 0.90 at 1024-byte frames).
 //
+// Two variants beside it: Cursor decodes the way server/connection.cpp's
+// processFrames() does (an offset into readable(), one consume() per read),
+// and ExpInlineLength is Cursor with the experimental decoder of
+// exp_frame_decoder.h (length read inline). ExpGrow4 is Cursor on the
+// experimental ring of exp_ring_buffer.h (big frames get a block for four),
+// ExpAlignedGrow4 adds its 64-byte aligned compaction.
+//
 // Counters: items (frames/s), bytes (bytes read/s), moved_per_read_byte
 // (RingBuffer::bytesMoved() / bytes read: compaction overhead) and
 // allocs_per_frame (heap allocations in the timed loop per frame; target 0).
@@ -18,10 +25,13 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "alloc_counter.h"
 #include "buffer_pool.h"
+#include "exp_frame_decoder.h"
+#include "exp_ring_buffer.h"
 #include "frame_codec.h"
 #include "ratio_reporter.h"
 #include "ring_buffer.h"
@@ -53,7 +63,8 @@ FrameStream buildStream(std::size_t payloadBytes) {
   std::size_t frames = std::max<std::size_t>(4, (kMinStreamBytes + frameBytes - 1) / frameBytes);
   one.reserve(frames * frameBytes);
   for (std::size_t f = 0; f < frames; ++f) {
-    auto header = uvframe::encodeHeader(static_cast<std::uint32_t>(payloadBytes), ByteOrder::kLittle);
+    auto header =
+        uvframe::encodeHeader(static_cast<std::uint32_t>(payloadBytes), ByteOrder::kLittle);
     one.insert(one.end(), header.begin(), header.end());
     std::string text = "conn=" + std::to_string(f % 100) + " seq=" + std::to_string(f) + " ";
     for (std::size_t i = 0; i < payloadBytes; ++i) {
@@ -68,11 +79,24 @@ FrameStream buildStream(std::size_t payloadBytes) {
   return s;
 }
 
+enum class Loop {
+  kPerFrameConsume,
+  kCursor,
+  kCursorExpDecoder,
+  kCursorExpGrow4,
+  kCursorExpAlignedGrow4
+};
+
 /// One connection's receive path: ring, decoder and where the stream is.
+template <Loop kLoop>
 struct Receiver {
   BufferPool pool{kChunkBytes, 0};
-  RingBuffer ring{pool};
+  std::conditional_t<kLoop == Loop::kCursorExpGrow4, uvframe::bench::ExpRingBuffer<4>,
+                     std::conditional_t<kLoop == Loop::kCursorExpAlignedGrow4,
+                                        uvframe::bench::ExpRingBuffer<4, true>, RingBuffer>>
+      ring{pool};
   FrameDecoder decoder{ByteOrder::kLittle, uvframe::kDefaultMaxFrameBytes};
+  uvframe::bench::ExpFrameDecoder expDecoder{ByteOrder::kLittle, uvframe::kDefaultMaxFrameBytes};
   std::size_t nextFrameBytes = 0;
   std::size_t streamOffset = 0;
   std::uint64_t frames = 0;
@@ -87,6 +111,15 @@ struct Receiver {
     if (streamOffset >= stream.length) streamOffset -= stream.length;
     ring.commit(n);
     bytesRead += n;
+    if constexpr (kLoop == Loop::kPerFrameConsume) {
+      decodePerFrame();
+    } else {
+      decodeWithCursor();
+    }
+    ring.releaseIfEmpty();
+  }
+
+  void decodePerFrame() {
     while (true) {
       DecodeResult r = decoder.decode(ring.readable());
       if (r.status != DecodeResult::Status::kFrame) {
@@ -97,14 +130,31 @@ struct Receiver {
       ring.consume(r.consumedBytes);
       ++frames;
     }
-    ring.releaseIfEmpty();
+  }
+
+  void decodeWithCursor() {
+    std::span<const std::byte> data = ring.readable();
+    std::size_t offset = 0;
+    while (true) {
+      DecodeResult r = kLoop == Loop::kCursorExpDecoder ? expDecoder.decode(data.subspan(offset))
+                                                        : decoder.decode(data.subspan(offset));
+      if (r.status != DecodeResult::Status::kFrame) {
+        nextFrameBytes = r.frameBytes;
+        break;
+      }
+      benchmark::DoNotOptimize(r.payload.data());
+      offset += r.consumedBytes;
+      ++frames;
+    }
+    ring.consume(offset);
   }
 };
 
-void BM_DecodeFromRing(benchmark::State& state) {
+template <Loop kLoop>
+void decodeFromRing(benchmark::State& state) {
   const auto payloadBytes = static_cast<std::size_t>(state.range(0));
   const FrameStream stream = buildStream(payloadBytes);
-  Receiver rx;
+  Receiver<kLoop> rx;
   // Warm-up: let the pool cache its chunk and any growth happen once.
   for (int i = 0; i < 64; ++i)
     rx.readOnce(stream);
@@ -131,12 +181,41 @@ void BM_DecodeFromRing(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
   state.counters["moved_per_read_byte"] =
       bytes > 0 ? static_cast<double>(rx.ring.bytesMoved() - moved0) / bytes : 0;
-  state.counters["allocs_per_frame"] =
-      frames > 0 ? static_cast<double>(allocs) / frames : 0;
+  state.counters["allocs_per_frame"] = frames > 0 ? static_cast<double>(allocs) / frames : 0;
   state.counters["pool_heap_allocs"] = static_cast<double>(rx.pool.heapAllocations() - heap0);
   state.counters["frames_per_read"] = frames / static_cast<double>(state.iterations());
 }
+
+void BM_DecodeFromRing(benchmark::State& s) {
+  decodeFromRing<Loop::kPerFrameConsume>(s);
+}
+void BM_DecodeFromRing_Cursor(benchmark::State& s) {
+  decodeFromRing<Loop::kCursor>(s);
+}
+void BM_DecodeFromRing_ExpInlineLength(benchmark::State& s) {
+  decodeFromRing<Loop::kCursorExpDecoder>(s);
+}
+void BM_DecodeFromRing_ExpGrow4(benchmark::State& s) {
+  decodeFromRing<Loop::kCursorExpGrow4>(s);
+}
 BENCHMARK(BM_DecodeFromRing)->ArgName("payload")->Arg(16)->Arg(64)->Arg(1024)->Arg(65536);
+BENCHMARK(BM_DecodeFromRing_Cursor)->ArgName("payload")->Arg(16)->Arg(64)->Arg(1024)->Arg(65536);
+BENCHMARK(BM_DecodeFromRing_ExpInlineLength)
+    ->ArgName("payload")
+    ->Arg(16)
+    ->Arg(64)
+    ->Arg(1024)
+    ->Arg(65536);
+BENCHMARK(BM_DecodeFromRing_ExpGrow4)->ArgName("payload")->Arg(1024)->Arg(65536);
+void BM_DecodeFromRing_ExpAlignedGrow4(benchmark::State& s) {
+  decodeFromRing<Loop::kCursorExpAlignedGrow4>(s);
+}
+BENCHMARK(BM_DecodeFromRing_ExpAlignedGrow4)
+    ->ArgName("payload")
+    ->Arg(16)
+    ->Arg(64)
+    ->Arg(1024)
+    ->Arg(65536);
 
 // The reference: the same 64 KiB reads from the same kind of stream, copied
 // into one 64 KiB buffer and not looked at.
@@ -164,10 +243,12 @@ int main(int argc, char** argv) {
   uvframe::bench::RatioReporter reporter("bytes_per_second");
   benchmark::RunSpecifiedBenchmarks(&reporter);
   std::printf("\nDecode bytes/s as a fraction of memcpy's (BM_Memcpy_64KiB):\n");
-  for (const char* size : {"16", "64", "1024", "65536"}) {
-    std::string name = std::string("BM_DecodeFromRing/payload:") + size;
-    reporter.printRatio(std::string("payload ") + size + " B / memcpy", name, "BM_Memcpy_64KiB",
-                        std::string(size) == "1024" ? 0.90 : 0.0);
+  for (const char* variant : {"", "_Cursor", "_ExpInlineLength", "_ExpGrow4", "_ExpAlignedGrow4"}) {
+    for (const char* size : {"16", "64", "1024", "65536"}) {
+      std::string name = std::string("BM_DecodeFromRing") + variant + "/payload:" + size;
+      reporter.printRatio(std::string("DecodeFromRing") + variant + " " + size + " B / memcpy",
+                          name, "BM_Memcpy_64KiB", std::string(size) == "1024" ? 0.90 : 0.0);
+    }
   }
   benchmark::Shutdown();
   return 0;

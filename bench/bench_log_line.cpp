@@ -17,6 +17,12 @@
 //   BlockLoggerExpFmtBatchTime  the same, reading the clock once per 64 lines
 //                            (as a server could once per read callback) and
 //                            passing it to logger->log(time, loc, level, msg)
+// and one on LogWriter (see exp_block_writer.h):
+//   ExpWriter                BlockLogger on a writer whose queue allocates
+//                            nothing and which writes all waiting blocks with
+//                            one writev(); ExpWriterExpFmt adds the formatter
+//   ExpAll                   ExpWriterExpFmt + the clock once per 64 lines +
+//                            the SSE2 escaping of exp_escape.h
 // with 1 and 2 producer threads. Times are wall-clock (UseRealTime), so
 // items_per_second is lines/s of the whole run and 1e9 / it is ns/line.
 // Counters: allocs_per_line (producer threads, averaged) and
@@ -40,6 +46,8 @@
 
 #include "alloc_counter.h"
 #include "block_sink.h"
+#include "exp_block_writer.h"
+#include "exp_escape.h"
 #include "exp_line_formatter.h"
 #include "log_writer.h"
 #include "payload_renderer.h"
@@ -74,19 +82,26 @@ const std::vector<std::vector<std::byte>>& payloads() {
   return all;
 }
 
-/// Builds "[tcp/127.0.0.1:55244] <rendered payload>" into a reused string.
+/// Builds "[tcp/127.0.0.1:55244] <rendered payload>" into a reused string,
+/// with PayloadRenderer or (expEscape) the SSE2 escaping of exp_escape.h,
+/// which is what render() does for a UTF-8 payload under the length limit.
 class LineBuilder {
  public:
-  LineBuilder() { line_.reserve(4096); }
+  explicit LineBuilder(bool expEscape = false) : expEscape_(expEscape) { line_.reserve(4096); }
   std::string_view next() {
     const auto& p = payloads()[i_++ % kPayloadVariants];
     line_.clear();
     line_.append(kPeerPrefix);
-    renderer_.render(p, line_);
+    if (expEscape_) {
+      uvframe::bench::expAppendEscapedUtf8(p, line_);
+    } else {
+      renderer_.render(p, line_);
+    }
     return line_;
   }
 
  private:
+  bool expEscape_;
   uvframe::PayloadRenderer renderer_;
   std::string line_;
   std::size_t i_ = 0;
@@ -168,8 +183,8 @@ class RawFmtWriter {
       dateLen_ = std::strftime(date_, sizeof date_, "[%Y-%m-%d %H:%M:%S.", &tm);
       cachedSecs_ = secs;
     }
-    fmt::format_to(fmt::appender(block_), "{}{:03}] [info] {}\n",
-                   std::string_view(date_, dateLen_), ms % 1000, line);
+    fmt::format_to(fmt::appender(block_), "{}{:03}] [info] {}\n", std::string_view(date_, dateLen_),
+                   ms % 1000, line);
     if (block_.size() >= kBlockBytes - kBlockBytes / 8) flush();
   }
   void flush() {
@@ -187,16 +202,30 @@ class RawFmtWriter {
   std::size_t dateLen_ = 0;
 };
 
+struct ExpWriterTarget {
+  std::string path = tempLogPath("expwriter");
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  uvframe::bench::ExpLogWriter writer{fd};
+  ~ExpWriterTarget() {
+    writer.stop();
+    ::close(fd);
+    ::unlink(path.c_str());
+  }
+};
+
 RunShared<BlockTarget> gBlock;
+RunShared<ExpWriterTarget> gExpWriter;
 RunShared<AsyncTarget> gAsync;
 RunShared<RawTarget> gRaw;
 
 /// Runs the timed loop around logOne(line) and sets the common counters.
 template <class LogOne>
-void timedLines(benchmark::State& state, LogOne&& logOne) {
-  LineBuilder builder;
-  for (int i = 0; i < 2048; ++i)
-    logOne(builder.next());  // warm-up: blocks, queues, caches
+void timedLines(benchmark::State& state, LogOne&& logOne, bool expEscape = false) {
+  LineBuilder builder(expEscape);
+  // Warm-up: enough lines to put every block of the writer into circulation
+  // (32 blocks of ~480 lines), so the timed loop sees the steady state.
+  for (int i = 0; i < 65536; ++i)
+    logOne(builder.next());
   std::uint64_t allocs0 = 0, bg0 = 0;
   bool first = true;
   for (auto _ : state) {
@@ -214,8 +243,7 @@ void timedLines(benchmark::State& state, LogOne&& logOne) {
   auto lines = static_cast<double>(state.iterations());
   state.SetItemsProcessed(state.iterations());
   state.counters["allocs_per_line"] =
-      benchmark::Counter(static_cast<double>(own) / lines,
-                         benchmark::Counter::kAvgThreads);
+      benchmark::Counter(static_cast<double>(own) / lines, benchmark::Counter::kAvgThreads);
   if (state.thread_index() == 0) {
     state.counters["bg_allocs_per_line"] =
         static_cast<double>(bg) / (lines * static_cast<double>(state.threads()));
@@ -263,6 +291,41 @@ void BM_LogLine_BlockLoggerExpFmtBatchTime_64B(benchmark::State& state) {
   gBlock.leave();
 }
 
+/// ExpWriter, with the experimental formatter and (all) SSE2 escaping plus
+/// one clock read per 64 lines: every suggestion at once.
+void expWriterLines(benchmark::State& state, bool expFormatter, bool all = false) {
+  uvframe::bench::markProducerThread();
+  ExpWriterTarget& target = gExpWriter.join();
+  auto logger = uvframe::bench::makeExpBlockLogger("server", target.writer);
+  if (expFormatter) logger->set_formatter(std::make_unique<uvframe::bench::ExpLineFormatter>());
+  spdlog::log_clock::time_point now;
+  unsigned n = 0;
+  timedLines(
+      state,
+      [&](std::string_view line) {
+        if (!all) {
+          logger->log(spdlog::source_loc{}, spdlog::level::info, line);
+          return;
+        }
+        if (n++ % 64 == 0) now = spdlog::log_clock::now();
+        logger->log(now, spdlog::source_loc{}, spdlog::level::info, line);
+      },
+      all);
+  logger->flush();
+  logger.reset();
+  gExpWriter.leave();
+}
+
+void BM_LogLine_ExpWriter_64B(benchmark::State& state) {
+  expWriterLines(state, false);
+}
+void BM_LogLine_ExpWriterExpFmt_64B(benchmark::State& state) {
+  expWriterLines(state, true);
+}
+void BM_LogLine_ExpAll_64B(benchmark::State& state) {
+  expWriterLines(state, true, true);
+}
+
 void BM_LogLine_SpdlogAsync_64B(benchmark::State& state) {
   uvframe::bench::markProducerThread();
   AsyncTarget& target = gAsync.join();
@@ -291,13 +354,16 @@ void BM_LogLine_BuildOnly_64B(benchmark::State& state) {
 BENCHMARK(BM_LogLine_BlockLogger_64B)->UseRealTime()->Threads(1)->Threads(2);
 BENCHMARK(BM_LogLine_BlockLoggerExpFmt_64B)->UseRealTime()->Threads(1)->Threads(2);
 BENCHMARK(BM_LogLine_BlockLoggerExpFmtBatchTime_64B)->UseRealTime()->Threads(1)->Threads(2);
+BENCHMARK(BM_LogLine_ExpWriter_64B)->UseRealTime()->Threads(1)->Threads(2);
+BENCHMARK(BM_LogLine_ExpWriterExpFmt_64B)->UseRealTime()->Threads(1)->Threads(2);
+BENCHMARK(BM_LogLine_ExpAll_64B)->UseRealTime()->Threads(1)->Threads(2);
 BENCHMARK(BM_LogLine_SpdlogAsync_64B)->UseRealTime()->Threads(1)->Threads(2);
 BENCHMARK(BM_LogLine_RawFmtBlock_64B)->UseRealTime()->Threads(1)->Threads(2);
 BENCHMARK(BM_LogLine_BuildOnly_64B)->UseRealTime()->Threads(1);
 
 void printNsPerLine(const uvframe::bench::RatioReporter& r, const std::string& name) {
   if (auto rate = r.rate(name)) {
-    std::printf("%-52s %8.1f ns/line  %6.2f M lines/s\n", name.c_str(), 1e9 / *rate, *rate / 1e6);
+    std::printf("%-62s %8.1f ns/line  %6.2f M lines/s\n", name.c_str(), 1e9 / *rate, *rate / 1e6);
   }
 }
 
@@ -334,9 +400,8 @@ int main(int argc, char** argv) {
   std::printf("\nWall-clock cost per line (all producer threads together):\n");
   for (const char* t : {"1", "2"}) {
     for (const char* s : {"BlockLogger", "BlockLoggerExpFmt", "BlockLoggerExpFmtBatchTime",
-                          "SpdlogAsync", "RawFmtBlock"}) {
-      printNsPerLine(reporter,
-                     std::string("BM_LogLine_") + s + "_64B/real_time/threads:" + t);
+                          "ExpWriter", "ExpWriterExpFmt", "ExpAll", "SpdlogAsync", "RawFmtBlock"}) {
+      printNsPerLine(reporter, std::string("BM_LogLine_") + s + "_64B/real_time/threads:" + t);
     }
   }
   printNsPerLine(reporter, "BM_LogLine_BuildOnly_64B/real_time/threads:1");
@@ -350,6 +415,10 @@ int main(int argc, char** argv) {
     reporter.printRatio(std::string("BlockLoggerExpFmtBatchTime / RawFmtBlock, threads ") + t,
                         "BM_LogLine_BlockLoggerExpFmtBatchTime" + suffix,
                         "BM_LogLine_RawFmtBlock" + suffix);
+    reporter.printRatio(std::string("ExpWriterExpFmt / RawFmtBlock, threads ") + t,
+                        "BM_LogLine_ExpWriterExpFmt" + suffix, "BM_LogLine_RawFmtBlock" + suffix);
+    reporter.printRatio(std::string("ExpAll / RawFmtBlock, threads ") + t,
+                        "BM_LogLine_ExpAll" + suffix, "BM_LogLine_RawFmtBlock" + suffix);
     reporter.printRatio(std::string("SpdlogAsync / RawFmtBlock, threads ") + t,
                         "BM_LogLine_SpdlogAsync" + suffix, "BM_LogLine_RawFmtBlock" + suffix);
   }

@@ -7,9 +7,14 @@
 // at 64 and 1024 bytes. Reports ns per payload (the time column), payload
 // bytes/s, output bytes per payload byte and allocs_per_payload (target 0:
 // the output string is reused like the server's line buffer).
+//
+// Experiment: BM_Escape_* time appendEscapedUtf8 alone, the real one and the
+// SSE2 scan of exp_escape.h (ExpSse2); main() first checks that both write
+// the same text for many inputs.
 #include <benchmark/benchmark.h>
 #include <iconv.h>
 
+#include <cstdio>
 #include <cstring>
 #include <random>
 #include <stdexcept>
@@ -17,6 +22,7 @@
 #include <vector>
 
 #include "alloc_counter.h"
+#include "exp_escape.h"
 #include "payload_renderer.h"
 
 namespace {
@@ -86,13 +92,13 @@ std::vector<std::byte> makePayload(Kind kind, std::size_t size) {
   return {};
 }
 
-void runRender(benchmark::State& state, Kind kind, const char* encoding) {
-  const auto size = static_cast<std::size_t>(state.range(0));
-  const std::vector<std::byte> payload = makePayload(kind, size);
-  PayloadRenderer renderer(encoding);
+/// Times render(payload, out) on a reused out string, with the counters above.
+template <class Render>
+void timeRendering(benchmark::State& state, const std::vector<std::byte>& payload,
+                   Render&& render) {
   std::string out;
-  out.reserve(8 * size + 64);
-  renderer.render(payload, out);  // warm-up: scratch buffers grow here
+  out.reserve(8 * payload.size() + 64);
+  render(payload, out);  // warm-up: scratch buffers grow here
   std::size_t outBytes = 0;
   std::uint64_t allocs0 = 0;
   bool first = true;
@@ -104,30 +110,109 @@ void runRender(benchmark::State& state, Kind kind, const char* encoding) {
       first = false;
     }
     out.clear();
-    renderer.render(payload, out);
+    render(payload, out);
     benchmark::DoNotOptimize(out.data());
     outBytes = out.size();
   }
   // Before any counter is set: the counter map allocates.
   const std::uint64_t allocs = uvframe::bench::threadAllocations() - allocs0;
   const auto n = static_cast<double>(state.iterations());
+  const auto size = static_cast<double>(payload.size());
   state.SetItemsProcessed(state.iterations());
-  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(size));
-  state.counters["out_per_in_byte"] = static_cast<double>(outBytes) / static_cast<double>(size);
-  state.counters["allocs_per_payload"] =
-      static_cast<double>(allocs) / n;
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(payload.size()));
+  state.counters["out_per_in_byte"] = static_cast<double>(outBytes) / size;
+  state.counters["allocs_per_payload"] = static_cast<double>(allocs) / n;
 }
 
-void BM_Render_Ascii(benchmark::State& s) { runRender(s, Kind::kAscii, "utf-8"); }
-void BM_Render_KoreanUtf8(benchmark::State& s) { runRender(s, Kind::kKorean, "utf-8"); }
-void BM_Render_BinaryEscaped(benchmark::State& s) { runRender(s, Kind::kBinary, "utf-8"); }
-void BM_Render_KoreanCp949(benchmark::State& s) { runRender(s, Kind::kCp949, "cp949"); }
+void runRender(benchmark::State& state, Kind kind, const char* encoding) {
+  PayloadRenderer renderer(encoding);
+  timeRendering(state, makePayload(kind, static_cast<std::size_t>(state.range(0))),
+                [&](std::span<const std::byte> p, std::string& out) { renderer.render(p, out); });
+}
+
+void runEscape(benchmark::State& state, Kind kind, bool experiment) {
+  auto payload = makePayload(kind, static_cast<std::size_t>(state.range(0)));
+  if (experiment) {
+    timeRendering(state, payload, uvframe::bench::expAppendEscapedUtf8);
+  } else {
+    timeRendering(state, payload, uvframe::appendEscapedUtf8);
+  }
+}
+
+void BM_Render_Ascii(benchmark::State& s) {
+  runRender(s, Kind::kAscii, "utf-8");
+}
+void BM_Render_KoreanUtf8(benchmark::State& s) {
+  runRender(s, Kind::kKorean, "utf-8");
+}
+void BM_Render_BinaryEscaped(benchmark::State& s) {
+  runRender(s, Kind::kBinary, "utf-8");
+}
+void BM_Render_KoreanCp949(benchmark::State& s) {
+  runRender(s, Kind::kCp949, "cp949");
+}
 
 BENCHMARK(BM_Render_Ascii)->ArgName("size")->Arg(64)->Arg(1024);
 BENCHMARK(BM_Render_KoreanUtf8)->ArgName("size")->Arg(64)->Arg(1024);
 BENCHMARK(BM_Render_BinaryEscaped)->ArgName("size")->Arg(64)->Arg(1024);
 BENCHMARK(BM_Render_KoreanCp949)->ArgName("size")->Arg(64)->Arg(1024);
 
+void BM_Escape_Ascii(benchmark::State& s) {
+  runEscape(s, Kind::kAscii, false);
+}
+void BM_Escape_ExpSse2_Ascii(benchmark::State& s) {
+  runEscape(s, Kind::kAscii, true);
+}
+void BM_Escape_KoreanUtf8(benchmark::State& s) {
+  runEscape(s, Kind::kKorean, false);
+}
+void BM_Escape_ExpSse2_KoreanUtf8(benchmark::State& s) {
+  runEscape(s, Kind::kKorean, true);
+}
+void BM_Escape_Binary(benchmark::State& s) {
+  runEscape(s, Kind::kBinary, false);
+}
+void BM_Escape_ExpSse2_Binary(benchmark::State& s) {
+  runEscape(s, Kind::kBinary, true);
+}
+
+BENCHMARK(BM_Escape_Ascii)->ArgName("size")->Arg(64)->Arg(1024);
+BENCHMARK(BM_Escape_ExpSse2_Ascii)->ArgName("size")->Arg(64)->Arg(1024);
+BENCHMARK(BM_Escape_KoreanUtf8)->ArgName("size")->Arg(64)->Arg(1024);
+BENCHMARK(BM_Escape_ExpSse2_KoreanUtf8)->ArgName("size")->Arg(64)->Arg(1024);
+BENCHMARK(BM_Escape_Binary)->ArgName("size")->Arg(64)->Arg(1024);
+BENCHMARK(BM_Escape_ExpSse2_Binary)->ArgName("size")->Arg(64)->Arg(1024);
+
+// The experiment must write exactly what the real function writes: random
+// bytes biased toward the interesting ranges, every length up to 200.
+bool expEscapeMatches() {
+  std::mt19937 rng(7);
+  const unsigned char pool[] = {'a',  'Z',  ' ',  '~',  '\\', '\n', 0x00, 0x1F, 0x7F, 0x80,
+                                0xC2, 0x9F, 0xE2, 0xA8, 0xED, 0xF0, 0xF4, 0xFF, 0xEA, 0xB0};
+  for (int round = 0; round < 20000; ++round) {
+    std::vector<std::byte> b(static_cast<std::size_t>(rng() % 200));
+    for (auto& x : b) {
+      bool fromPool = rng() % 4 == 0;
+      x = static_cast<std::byte>(fromPool ? pool[rng() % sizeof pool] : 0x20 + rng() % 0x5F);
+    }
+    std::string a, e;
+    uvframe::appendEscapedUtf8(b, a);
+    uvframe::bench::expAppendEscapedUtf8(b, e);
+    if (a != e) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  if (!expEscapeMatches()) {
+    std::fprintf(stderr, "bench_render: exp_escape.h differs from appendEscapedUtf8\n");
+    return 1;
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -218,7 +218,8 @@ static void parseArgs(int argc, char** argv) {
   if (gOpt.connections < 1 || gOpt.threads < 1 || gOpt.threads > gOpt.connections ||
       gOpt.durationS <= 0 || gOpt.durationS > 3600 || gOpt.size > (1u << 20) || gOpt.port < 1 ||
       gOpt.port > 65535) {
-    fprintf(stderr, "uvframe-blaster: bad --connections, --threads, --duration, --size or --port\n");
+    fprintf(stderr,
+            "uvframe-blaster: bad --connections, --threads, --duration, --size or --port\n");
     exit(2);
   }
 }
@@ -255,9 +256,10 @@ int main(int argc, char** argv) {
   /* A run cut short by a signal counts only the time it ran. */
   double elapsed = (gStop ? nowS() : gEnd) - gStart;
   double fps = (double)frames / elapsed, mbps = (double)bytes / elapsed / 1e6;
-  printf("blaster: connections=%d failed=%d size=%zu duration=%.2f frames=%llu"
-         " frames_per_s=%.0f mb_per_s=%.1f\n",
-         established, failed, gOpt.size, elapsed, frames, fps, mbps);
+  printf(
+      "blaster: connections=%d failed=%d size=%zu duration=%.2f frames=%llu"
+      " frames_per_s=%.0f mb_per_s=%.1f\n",
+      established, failed, gOpt.size, elapsed, frames, fps, mbps);
   if (gOpt.jsonPath != NULL) {
     FILE* f = fopen(gOpt.jsonPath, "w");
     if (f == NULL) die("fopen --json");

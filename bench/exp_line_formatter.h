@@ -33,8 +33,8 @@ class ExpLineFormatter final : public spdlog::formatter {
       dateLen_ = std::strftime(date_, sizeof date_, "[%Y-%m-%d %H:%M:%S.", &tm);
       cachedSecs_ = secs.count();
     }
-    auto ms = static_cast<unsigned>(
-        duration_cast<std::chrono::milliseconds>(sinceEpoch - secs).count());
+    auto ms =
+        static_cast<unsigned>(duration_cast<std::chrono::milliseconds>(sinceEpoch - secs).count());
     spdlog::string_view_t level = spdlog::level::to_string_view(msg.level);
     char prefix[64];
     char* o = prefix;

@@ -26,7 +26,8 @@ class RatioReporter : public benchmark::ConsoleReporter {
         counterName_(std::move(counterName)) {}
 
   void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& run : runs) record(run);
+    for (const Run& run : runs)
+      record(run);
     ConsoleReporter::ReportRuns(runs);
   }
 
@@ -46,16 +47,16 @@ class RatioReporter : public benchmark::ConsoleReporter {
     auto a = rate(numerator);
     auto b = rate(denominator);
     if (!a || !b || *b <= 0) {
-      std::printf("%-44s n/a (%s or %s did not run)\n", label.c_str(), numerator.c_str(),
+      std::printf("%-52s n/a (%s or %s did not run)\n", label.c_str(), numerator.c_str(),
                   denominator.c_str());
       return 0.0;
     }
     double r = *a / *b;
     if (target > 0) {
-      std::printf("%-44s %6.3f  (%s)  target >= %.2f: %s\n", label.c_str(), r, numerator.c_str(),
+      std::printf("%-52s %6.3f  (%s)  target >= %.2f: %s\n", label.c_str(), r, numerator.c_str(),
                   target, r >= target ? "met" : "MISSED");
     } else {
-      std::printf("%-44s %6.3f  (%s)\n", label.c_str(), r, numerator.c_str());
+      std::printf("%-52s %6.3f  (%s)\n", label.c_str(), r, numerator.c_str());
     }
     return r;
   }

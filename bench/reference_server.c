@@ -52,10 +52,10 @@ struct options {
 struct conn {
   int fd;
   unsigned char* buf;
-  size_t cap, len;        /* bytes held, from buf[0] */
-  unsigned char* out;     /* echo bytes not yet written */
+  size_t cap, len;    /* bytes held, from buf[0] */
+  unsigned char* out; /* echo bytes not yet written */
   size_t outCap, outLen, outOff;
-  char prefix[64];        /* "[tcp/127.0.0.1:55244] " */
+  char prefix[64]; /* "[tcp/127.0.0.1:55244] " */
   size_t prefixLen;
 };
 
@@ -194,8 +194,8 @@ static int parseFrames(struct worker* w, struct conn* c) {
   size_t pos = 0;
   while (c->len - pos >= 4) {
     const unsigned char* h = c->buf + pos;
-    uint32_t payload = (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 |
-                       (uint32_t)h[3] << 24;
+    uint32_t payload =
+        (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 | (uint32_t)h[3] << 24;
     if (payload > MAX_FRAME_BYTES) return -1;
     size_t frame = 4 + (size_t)payload;
     if (c->len - pos < frame) {

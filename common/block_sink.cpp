@@ -2,7 +2,8 @@
 #include "block_sink.h"
 
 #include <spdlog/logger.h>
-#include <spdlog/pattern_formatter.h>
+
+#include "line_formatter.h"
 
 namespace uvframe {
 
@@ -44,9 +45,7 @@ std::shared_ptr<spdlog::logger> makeBlockLogger(const std::string& name, LogWrit
                                                 spdlog::level::level_enum level) {
   auto sink = std::make_shared<BlockSink>(writer);
   auto logger = std::make_shared<spdlog::logger>(name, std::move(sink));
-  logger->set_formatter(
-      std::make_unique<spdlog::pattern_formatter>(kLogPattern, spdlog::pattern_time_type::local,
-                                                  std::string(spdlog::details::os::default_eol)));
+  logger->set_formatter(std::make_unique<LineFormatter>());
   logger->set_level(level);
   return logger;
 }

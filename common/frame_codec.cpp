@@ -16,14 +16,6 @@ std::optional<ByteOrder> parseByteOrder(std::string_view text) {
   return std::nullopt;
 }
 
-std::uint32_t decodeLength(const std::byte* header, ByteOrder order) {
-  auto b = [header](int i) { return static_cast<std::uint32_t>(header[i]); };
-  if (order == ByteOrder::kLittle) {
-    return b(0) | b(1) << 8 | b(2) << 16 | b(3) << 24;
-  }
-  return b(0) << 24 | b(1) << 16 | b(2) << 8 | b(3);
-}
-
 std::array<std::byte, kFrameHeaderBytes> encodeHeader(std::uint32_t payloadBytes, ByteOrder order) {
   std::array<std::byte, kFrameHeaderBytes> h{};
   for (std::size_t i = 0; i < kFrameHeaderBytes; ++i) {

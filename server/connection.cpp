@@ -195,12 +195,16 @@ void Connection::handleRead(ssize_t nread) {
 void Connection::processFrames() {
   std::span<const std::byte> data = ring_.readable();
   const FrameDecoder& decoder = worker_.decoder();
+  // One level check and one clock read per read, not per frame: the frames
+  // of one read arrived together.
+  const bool logMessages = worker_.log().should_log(spdlog::level::info);
+  const auto now = logMessages ? spdlog::log_clock::now() : spdlog::log_clock::time_point{};
   std::size_t offset = 0;
   std::uint64_t frames = 0;
   while (true) {
     DecodeResult r = decoder.decode(data.subspan(offset));
     if (r.status == DecodeResult::Status::kFrame) {
-      logFrame(r.payload);
+      if (logMessages) logFrame(r.payload, 0, now);
       offset += r.consumedBytes;
       ++frames;
       continue;
@@ -270,7 +274,9 @@ void Connection::skim(std::size_t newBytes) {
 
   skimming_ = false;
   std::span<const std::byte> head = ring_.readable().subspan(kFrameHeaderBytes, skimKept_);
-  logFrame(head, skimPayloadBytes_);
+  if (worker_.log().should_log(spdlog::level::info)) {
+    logFrame(head, skimPayloadBytes_, spdlog::log_clock::now());
+  }
   ++frames_;
   bump(worker_.counters().frames);
   ring_.consume(kFrameHeaderBytes + skimKept_);
@@ -278,13 +284,12 @@ void Connection::skim(std::size_t newBytes) {
   processFrames();
 }
 
-void Connection::logFrame(std::span<const std::byte> payload, std::size_t totalBytes) {
-  spdlog::logger& log = worker_.log();
-  if (!log.should_log(spdlog::level::info)) return;
+void Connection::logFrame(std::span<const std::byte> payload, std::size_t totalBytes,
+                          spdlog::log_clock::time_point when) {
   std::string& line = worker_.lineBuffer();
   line.assign(tag_);
   worker_.renderer().render(payload, line, totalBytes);
-  log.log(spdlog::source_loc{}, spdlog::level::info, std::string_view(line));
+  worker_.log().log(when, spdlog::source_loc{}, spdlog::level::info, std::string_view(line));
 }
 
 void Connection::rejectOversizedFrame(std::uint32_t announcedBytes,

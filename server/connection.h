@@ -20,6 +20,7 @@
 // a block of their own size and the chunk goes back to the pool.
 #pragma once
 
+#include <spdlog/common.h>
 #include <uv.h>
 
 #include <cstdint>
@@ -99,7 +100,9 @@ class Connection {
   void processFrames();
   void startSkimming(std::uint32_t payloadBytes);
   void skim(std::size_t newBytes);
-  void logFrame(std::span<const std::byte> payload, std::size_t totalBytes = 0);
+  /// Logs one message line (the caller checked the level).
+  void logFrame(std::span<const std::byte> payload, std::size_t totalBytes,
+                spdlog::log_clock::time_point when);
   void rejectOversizedFrame(std::uint32_t announcedBytes, std::span<const std::byte> sample);
   void sendEcho(std::span<const std::byte> frames);
   void pause(std::uint8_t bit);
