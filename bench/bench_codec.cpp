@@ -1,20 +1,18 @@
-// bench_codec: frame decoding from the RingBuffer, the way the server does it.
+// bench_codec: frame decoding from the RingBuffer, the way the server does it,
+// with the product's RingBuffer, BufferPool and FrameDecoder.
 //
 // Bytes arrive in reads of at most 64 KiB. Each read is
 //   prepareWrite(frameBytesOrZero) -> memcpy of the next stream chunk into the
 //   span (standing in for recv) -> commit -> decode(readable())/consume until
 //   kNeedMore -> releaseIfEmpty
 // over a pre-built stream of frames with payloads of 16, 64, 1024 and 65536
-// bytes. BM_Memcpy_64KiB copies the same bytes with a plain memcpy: the
-// reference. After the runs, main() prints the codec's bytes/s as a fraction
-// of memcpy's (target: >= 0.90 at 1024-byte frames).
-//
-// Two variants beside it: Cursor decodes the way server/connection.cpp's
-// processFrames() does (an offset into readable(), one consume() per read),
-// and ExpInlineLength is Cursor with the experimental decoder of
-// exp_frame_decoder.h (length read inline). ExpGrow4 is Cursor on the
-// experimental ring of exp_ring_buffer.h (big frames get a block for four),
-// ExpAlignedGrow4 adds its 64-byte aligned compaction.
+// bytes. Two decoding loops:
+//   DecodeFromRing         one consume() per frame
+//   DecodeFromRing_Cursor  an offset into readable() and one consume() per
+//                          read, as server/connection.cpp's processFrames()
+// BM_Memcpy_64KiB copies the same bytes with a plain memcpy: the reference.
+// After the runs, main() prints the codec's bytes/s as a fraction of
+// memcpy's (target: >= 0.90 at 1024-byte frames).
 //
 // Counters: items (frames/s), bytes (bytes read/s), moved_per_read_byte
 // (RingBuffer::bytesMoved() / bytes read: compaction overhead) and
@@ -25,13 +23,10 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
-#include <type_traits>
 #include <vector>
 
-#include "alloc_counter.h"
+#include "bench_support.h"
 #include "buffer_pool.h"
-#include "exp_frame_decoder.h"
-#include "exp_ring_buffer.h"
 #include "frame_codec.h"
 #include "ratio_reporter.h"
 #include "ring_buffer.h"
@@ -66,11 +61,9 @@ FrameStream buildStream(std::size_t payloadBytes) {
     auto header =
         uvframe::encodeHeader(static_cast<std::uint32_t>(payloadBytes), ByteOrder::kLittle);
     one.insert(one.end(), header.begin(), header.end());
-    std::string text = "conn=" + std::to_string(f % 100) + " seq=" + std::to_string(f) + " ";
-    for (std::size_t i = 0; i < payloadBytes; ++i) {
-      char c = i < text.size() ? text[i] : static_cast<char>('a' + (i % 26));
-      one.push_back(static_cast<std::byte>(c));
-    }
+    auto payload = uvframe::bench::toBytes(uvframe::bench::loadgenText(
+        "conn=" + std::to_string(f % 100) + " seq=" + std::to_string(f) + " ", payloadBytes));
+    one.insert(one.end(), payload.begin(), payload.end());
   }
   FrameStream s;
   s.length = one.size();
@@ -79,24 +72,14 @@ FrameStream buildStream(std::size_t payloadBytes) {
   return s;
 }
 
-enum class Loop {
-  kPerFrameConsume,
-  kCursor,
-  kCursorExpDecoder,
-  kCursorExpGrow4,
-  kCursorExpAlignedGrow4
-};
+enum class Loop { kPerFrameConsume, kCursor };
 
 /// One connection's receive path: ring, decoder and where the stream is.
 template <Loop kLoop>
 struct Receiver {
   BufferPool pool{kChunkBytes, 0};
-  std::conditional_t<kLoop == Loop::kCursorExpGrow4, uvframe::bench::ExpRingBuffer<4>,
-                     std::conditional_t<kLoop == Loop::kCursorExpAlignedGrow4,
-                                        uvframe::bench::ExpRingBuffer<4, true>, RingBuffer>>
-      ring{pool};
+  RingBuffer ring{pool};
   FrameDecoder decoder{ByteOrder::kLittle, uvframe::kDefaultMaxFrameBytes};
-  uvframe::bench::ExpFrameDecoder expDecoder{ByteOrder::kLittle, uvframe::kDefaultMaxFrameBytes};
   std::size_t nextFrameBytes = 0;
   std::size_t streamOffset = 0;
   std::uint64_t frames = 0;
@@ -136,8 +119,7 @@ struct Receiver {
     std::span<const std::byte> data = ring.readable();
     std::size_t offset = 0;
     while (true) {
-      DecodeResult r = kLoop == Loop::kCursorExpDecoder ? expDecoder.decode(data.subspan(offset))
-                                                        : decoder.decode(data.subspan(offset));
+      DecodeResult r = decoder.decode(data.subspan(offset));
       if (r.status != DecodeResult::Status::kFrame) {
         nextFrameBytes = r.frameBytes;
         break;
@@ -161,19 +143,7 @@ void decodeFromRing(benchmark::State& state) {
   const std::uint64_t frames0 = rx.frames, bytes0 = rx.bytesRead;
   const std::size_t moved0 = rx.ring.bytesMoved();
   const std::size_t heap0 = rx.pool.heapAllocations();
-  std::uint64_t allocs0 = 0;
-  bool first = true;
-  for (auto _ : state) {
-    // Counted from inside the loop: the benchmark library allocates as the
-    // loop starts.
-    if (first) {
-      allocs0 = uvframe::bench::threadAllocations();
-      first = false;
-    }
-    rx.readOnce(stream);
-  }
-  // Before any counter is set: the counter map allocates.
-  const std::uint64_t allocs = uvframe::bench::threadAllocations() - allocs0;
+  const auto allocs = uvframe::bench::countedLoop(state, [&] { rx.readOnce(stream); });
 
   const auto frames = static_cast<double>(rx.frames - frames0);
   const auto bytes = static_cast<double>(rx.bytesRead - bytes0);
@@ -181,7 +151,7 @@ void decodeFromRing(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
   state.counters["moved_per_read_byte"] =
       bytes > 0 ? static_cast<double>(rx.ring.bytesMoved() - moved0) / bytes : 0;
-  state.counters["allocs_per_frame"] = frames > 0 ? static_cast<double>(allocs) / frames : 0;
+  state.counters["allocs_per_frame"] = frames > 0 ? static_cast<double>(allocs.thread) / frames : 0;
   state.counters["pool_heap_allocs"] = static_cast<double>(rx.pool.heapAllocations() - heap0);
   state.counters["frames_per_read"] = frames / static_cast<double>(state.iterations());
 }
@@ -192,30 +162,8 @@ void BM_DecodeFromRing(benchmark::State& s) {
 void BM_DecodeFromRing_Cursor(benchmark::State& s) {
   decodeFromRing<Loop::kCursor>(s);
 }
-void BM_DecodeFromRing_ExpInlineLength(benchmark::State& s) {
-  decodeFromRing<Loop::kCursorExpDecoder>(s);
-}
-void BM_DecodeFromRing_ExpGrow4(benchmark::State& s) {
-  decodeFromRing<Loop::kCursorExpGrow4>(s);
-}
 BENCHMARK(BM_DecodeFromRing)->ArgName("payload")->Arg(16)->Arg(64)->Arg(1024)->Arg(65536);
 BENCHMARK(BM_DecodeFromRing_Cursor)->ArgName("payload")->Arg(16)->Arg(64)->Arg(1024)->Arg(65536);
-BENCHMARK(BM_DecodeFromRing_ExpInlineLength)
-    ->ArgName("payload")
-    ->Arg(16)
-    ->Arg(64)
-    ->Arg(1024)
-    ->Arg(65536);
-BENCHMARK(BM_DecodeFromRing_ExpGrow4)->ArgName("payload")->Arg(1024)->Arg(65536);
-void BM_DecodeFromRing_ExpAlignedGrow4(benchmark::State& s) {
-  decodeFromRing<Loop::kCursorExpAlignedGrow4>(s);
-}
-BENCHMARK(BM_DecodeFromRing_ExpAlignedGrow4)
-    ->ArgName("payload")
-    ->Arg(16)
-    ->Arg(64)
-    ->Arg(1024)
-    ->Arg(65536);
 
 // The reference: the same 64 KiB reads from the same kind of stream, copied
 // into one 64 KiB buffer and not looked at.
@@ -243,7 +191,7 @@ int main(int argc, char** argv) {
   uvframe::bench::RatioReporter reporter("bytes_per_second");
   benchmark::RunSpecifiedBenchmarks(&reporter);
   std::printf("\nDecode bytes/s as a fraction of memcpy's (BM_Memcpy_64KiB):\n");
-  for (const char* variant : {"", "_Cursor", "_ExpInlineLength", "_ExpGrow4", "_ExpAlignedGrow4"}) {
+  for (const char* variant : {"", "_Cursor"}) {
     for (const char* size : {"16", "64", "1024", "65536"}) {
       std::string name = std::string("BM_DecodeFromRing") + variant + "/payload:" + size;
       reporter.printRatio(std::string("DecodeFromRing") + variant + " " + size + " B / memcpy",

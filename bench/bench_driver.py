@@ -41,10 +41,6 @@ RATIOS = [
     ("uv_log", "ref_log", 0.70, "every message logged vs --log reference"),
     ("uv_echo", "ref_echo", None, "echo vs echo reference"),
     ("ref_plain", "blaster", 0.80, "loadgen vs blaster, into plain reference"),
-    # Experiments (--scenarios uvx_log,uvx_nolog): uvframe-server-exp.
-    ("uvx_log", "ref_log", 0.70, "exp server, every message logged vs --log ref"),
-    ("uvx_log", "uv_log", None, "exp server vs server, every message logged"),
-    ("uvx_nolog", "ref_plain", 0.80, "exp server, lines off vs plain reference"),
 ]
 
 
@@ -180,10 +176,9 @@ class Runner:
             if scenario == "ref_echo":
                 cmd += ["--echo"]
             return cmd
-        server = "uvframe-server-exp" if scenario.startswith("uvx") else "uvframe-server"
-        cmd = [self.exe(server), "--host", "127.0.0.1", "--port", str(port),
+        cmd = [self.exe("uvframe-server"), "--host", "127.0.0.1", "--port", str(port),
                "--workers", str(self.server_threads), "--stats-interval", "0"]
-        if scenario in ("uv_log", "uvx_log"):
+        if scenario == "uv_log":
             cmd += ["--log-file", log_path, "--no-console"]
         else:
             cmd += ["--log-level", "warn"]
@@ -396,7 +391,7 @@ def main():
         matrix = [(s, c, all_scen) for s in sizes for c in conns]
     if args.scenarios:
         chosen = args.scenarios.split(",")
-        unknown = set(chosen) - set(all_scen) - {"uvx_log", "uvx_nolog"}
+        unknown = set(chosen) - set(all_scen)
         if unknown:
             ap.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
         matrix = [(s, c, chosen) for s, c, _ in matrix]
@@ -406,7 +401,7 @@ def main():
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     missing = [n for n in ("uvframe-server", "uvframe-loadgen", "uvframe-reference-server",
-                           "uvframe-blaster", "uvframe-server-exp") if not os.access(os.path.join(args.bindir, n), os.X_OK)]
+                           "uvframe-blaster") if not os.access(os.path.join(args.bindir, n), os.X_OK)]
     if "uvframe-loadgen" in missing:
         print("bench: uvframe-loadgen is missing; only the blaster scenarios can run",
               file=sys.stderr)
@@ -423,10 +418,9 @@ def main():
                 attempts = {scen: [] for scen in scenarios}
                 for _ in range(args.repeat):
                     for scen in scenarios:
-                        needs = {"blaster": "uvframe-blaster", "uvx_log": "uvframe-server-exp",
-                                 "uvx_nolog": "uvframe-server-exp"}.get(
-                            scen, "uvframe-server" if scen.startswith("uv")
-                            else "uvframe-reference-server")
+                        needs = ("uvframe-blaster" if scen == "blaster" else
+                                 "uvframe-server" if scen.startswith("uv")
+                                 else "uvframe-reference-server")
                         if needs in missing or (scen != "blaster" and "uvframe-loadgen" in missing):
                             attempts[scen].append({"scenario": scen, "size": size,
                                                    "connections": conns, "ok": False,

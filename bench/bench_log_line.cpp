@@ -2,31 +2,29 @@
 // what it is measured against. Each line is
 //   "[2026-11-25 19:00:00.123] [info] [tcp/127.0.0.1:55244] conn=42 seq=… \n"
 // with a 64-byte printable payload; every scenario builds the peer prefix plus
-// the rendered payload into a reused std::string first, then:
+// the rendered payload (PayloadRenderer) into a reused std::string first, then:
 //   BlockLogger   logger->log(source_loc{}, info, line) on a logger from
-//                 makeBlockLogger (per-thread BlockSink -> LogWriter thread ->
-//                 file in /tmp): the server's path
+//                 makeBlockLogger (LineFormatter -> per-thread BlockSink ->
+//                 LogWriter thread -> file in /tmp): the product's path,
+//                 reading the clock once per line like the scenarios below
+//   BlockLoggerClockPerRead  the same, reading the clock once per 64 lines
+//                 and passing it to logger->log(time, loc, level, msg), as
+//                 server/connection.cpp's processFrames() does once per read:
+//                 the server's path
+//   BlockLoggerSpdlogPattern  BlockLogger with spdlog's stock
+//                 pattern_formatter (uvframe::kLogPattern) set on the logger
+//                 instead of LineFormatter, behind the same BlockSink: before
 //   SpdlogAsync   spdlog's stock async_logger (one shared logger, thread pool
 //                 with its mutex queue, basic_file_sink_mt, overflow: block)
 //   RawFmtBlock   fmt::format_to into a private 64 KiB block, one write() per
 //                 block on the producer thread: the ceiling
 //   BuildOnly     the line building alone (prefix + PayloadRenderer)
-// and two experiments on the server's path (see exp_line_formatter.h):
-//   BlockLoggerExpFmt        BlockLogger with a hand-written formatter for the
-//                            one pattern instead of spdlog's pattern_formatter
-//   BlockLoggerExpFmtBatchTime  the same, reading the clock once per 64 lines
-//                            (as a server could once per read callback) and
-//                            passing it to logger->log(time, loc, level, msg)
-// and one on LogWriter (see exp_block_writer.h):
-//   ExpWriter                BlockLogger on a writer whose queue allocates
-//                            nothing and which writes all waiting blocks with
-//                            one writev(); ExpWriterExpFmt adds the formatter
-//   ExpAll                   ExpWriterExpFmt + the clock once per 64 lines +
-//                            the SSE2 escaping of exp_escape.h
 // with 1 and 2 producer threads. Times are wall-clock (UseRealTime), so
 // items_per_second is lines/s of the whole run and 1e9 / it is ns/line.
 // Counters: allocs_per_line (producer threads, averaged) and
 // bg_allocs_per_line (the writer / pool thread, per line); target 0 for both.
+// Before running, main() checks that LineFormatter writes exactly what
+// spdlog's pattern writes (tests/unit/line_formatter_test.cpp does too).
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -42,13 +40,12 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
-#include "alloc_counter.h"
+#include "bench_support.h"
 #include "block_sink.h"
-#include "exp_block_writer.h"
-#include "exp_escape.h"
-#include "exp_line_formatter.h"
+#include "line_formatter.h"
 #include "log_writer.h"
 #include "payload_renderer.h"
 #include "ratio_reporter.h"
@@ -58,6 +55,8 @@ namespace {
 constexpr std::size_t kPayloadBytes = 64;
 constexpr std::size_t kPayloadVariants = 1024;
 constexpr std::size_t kBlockBytes = 64 * 1024;
+// Frames one read brings at 64 bytes each, for BlockLoggerClockPerRead.
+constexpr unsigned kLinesPerRead = 64;
 constexpr const char* kPeerPrefix = "[tcp/127.0.0.1:55244] ";
 
 std::string tempLogPath(const char* scenario) {
@@ -69,13 +68,9 @@ const std::vector<std::vector<std::byte>>& payloads() {
   static const auto all = [] {
     std::vector<std::vector<std::byte>> v;
     for (std::size_t i = 0; i < kPayloadVariants; ++i) {
-      std::string s = "conn=" + std::to_string(i % 97) + " seq=" + std::to_string(i * 7919) + " ";
-      while (s.size() < kPayloadBytes)
-        s.push_back(static_cast<char>('a' + s.size() % 26));
-      s.resize(kPayloadBytes);
-      std::vector<std::byte> b(s.size());
-      std::memcpy(b.data(), s.data(), s.size());
-      v.push_back(std::move(b));
+      v.push_back(uvframe::bench::toBytes(uvframe::bench::loadgenText(
+          "conn=" + std::to_string(i % 97) + " seq=" + std::to_string(i * 7919) + " ",
+          kPayloadBytes)));
     }
     return v;
   }();
@@ -83,25 +78,18 @@ const std::vector<std::vector<std::byte>>& payloads() {
 }
 
 /// Builds "[tcp/127.0.0.1:55244] <rendered payload>" into a reused string,
-/// with PayloadRenderer or (expEscape) the SSE2 escaping of exp_escape.h,
-/// which is what render() does for a UTF-8 payload under the length limit.
+/// as server/connection.cpp's logFrame() does.
 class LineBuilder {
  public:
-  explicit LineBuilder(bool expEscape = false) : expEscape_(expEscape) { line_.reserve(4096); }
+  LineBuilder() { line_.reserve(4096); }
   std::string_view next() {
     const auto& p = payloads()[i_++ % kPayloadVariants];
-    line_.clear();
-    line_.append(kPeerPrefix);
-    if (expEscape_) {
-      uvframe::bench::expAppendEscapedUtf8(p, line_);
-    } else {
-      renderer_.render(p, line_);
-    }
+    line_.assign(kPeerPrefix);
+    renderer_.render(p, line_);
     return line_;
   }
 
  private:
-  bool expEscape_;
   uvframe::PayloadRenderer renderer_;
   std::string line_;
   std::size_t i_ = 0;
@@ -130,6 +118,13 @@ class RunShared {
   std::unique_ptr<T> object_;
 };
 
+/// spdlog's stock formatter for uvframe's pattern: what LineFormatter replaced.
+std::unique_ptr<spdlog::pattern_formatter> makeSpdlogPattern() {
+  return std::make_unique<spdlog::pattern_formatter>(uvframe::kLogPattern,
+                                                     spdlog::pattern_time_type::local,
+                                                     std::string(spdlog::details::os::default_eol));
+}
+
 struct BlockTarget {
   std::string path = tempLogPath("block");
   uvframe::LogWriter writer{uvframe::LogWriter::Options{false, path}};
@@ -148,7 +143,7 @@ struct AsyncTarget {
     auto sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path, true);
     logger = std::make_shared<spdlog::async_logger>("server", std::move(sink), pool,
                                                     spdlog::async_overflow_policy::block);
-    logger->set_formatter(std::make_unique<spdlog::pattern_formatter>(uvframe::kLogPattern));
+    logger->set_formatter(makeSpdlogPattern());
     logger->set_level(spdlog::level::info);
   }
   ~AsyncTarget() {
@@ -202,88 +197,47 @@ class RawFmtWriter {
   std::size_t dateLen_ = 0;
 };
 
-struct ExpWriterTarget {
-  std::string path = tempLogPath("expwriter");
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  uvframe::bench::ExpLogWriter writer{fd};
-  ~ExpWriterTarget() {
-    writer.stop();
-    ::close(fd);
-    ::unlink(path.c_str());
-  }
-};
-
 RunShared<BlockTarget> gBlock;
-RunShared<ExpWriterTarget> gExpWriter;
 RunShared<AsyncTarget> gAsync;
 RunShared<RawTarget> gRaw;
 
 /// Runs the timed loop around logOne(line) and sets the common counters.
 template <class LogOne>
-void timedLines(benchmark::State& state, LogOne&& logOne, bool expEscape = false) {
-  LineBuilder builder(expEscape);
+void timedLines(benchmark::State& state, LogOne&& logOne) {
+  LineBuilder builder;
   // Warm-up: enough lines to put every block of the writer into circulation
   // (32 blocks of ~480 lines), so the timed loop sees the steady state.
   for (int i = 0; i < 65536; ++i)
     logOne(builder.next());
-  std::uint64_t allocs0 = 0, bg0 = 0;
-  bool first = true;
-  for (auto _ : state) {
-    if (first) {
-      // Read after the start barrier, so other threads' setup is not counted.
-      allocs0 = uvframe::bench::threadAllocations();
-      bg0 = uvframe::bench::backgroundAllocations();
-      first = false;
-    }
-    logOne(builder.next());
-  }
-  // Before any counter is set: the counter map allocates.
-  std::uint64_t own = uvframe::bench::threadAllocations() - allocs0;
-  std::uint64_t bg = uvframe::bench::backgroundAllocations() - bg0;
+  const auto allocs = uvframe::bench::countedLoop(state, [&] { logOne(builder.next()); });
   auto lines = static_cast<double>(state.iterations());
   state.SetItemsProcessed(state.iterations());
-  state.counters["allocs_per_line"] =
-      benchmark::Counter(static_cast<double>(own) / lines, benchmark::Counter::kAvgThreads);
+  state.counters["allocs_per_line"] = benchmark::Counter(static_cast<double>(allocs.thread) / lines,
+                                                         benchmark::Counter::kAvgThreads);
   if (state.thread_index() == 0) {
     state.counters["bg_allocs_per_line"] =
-        static_cast<double>(bg) / (lines * static_cast<double>(state.threads()));
+        static_cast<double>(allocs.background) / (lines * static_cast<double>(state.threads()));
   }
 }
 
-void BM_LogLine_BlockLogger_64B(benchmark::State& state) {
-  uvframe::bench::markProducerThread();
-  BlockTarget& target = gBlock.join();
-  auto logger = uvframe::makeBlockLogger("server", target.writer, spdlog::level::info);
-  timedLines(state, [&](std::string_view line) {
-    logger->log(spdlog::source_loc{}, spdlog::level::info, line);
-  });
-  logger->flush();
-  logger.reset();
-  gBlock.leave();
-}
+enum class Formatter { kLineFormatter, kSpdlogPattern };
+enum class Clock { kPerLine, kPerRead };
 
-void BM_LogLine_BlockLoggerExpFmt_64B(benchmark::State& state) {
+/// The server's path (makeBlockLogger on a shared LogWriter), with the
+/// product's formatter or spdlog's, and the clock read per line or per read.
+void blockLoggerLines(benchmark::State& state, Formatter formatter, Clock clock) {
   uvframe::bench::markProducerThread();
   BlockTarget& target = gBlock.join();
   auto logger = uvframe::makeBlockLogger("server", target.writer, spdlog::level::info);
-  logger->set_formatter(std::make_unique<uvframe::bench::ExpLineFormatter>());
-  timedLines(state, [&](std::string_view line) {
-    logger->log(spdlog::source_loc{}, spdlog::level::info, line);
-  });
-  logger->flush();
-  logger.reset();
-  gBlock.leave();
-}
-
-void BM_LogLine_BlockLoggerExpFmtBatchTime_64B(benchmark::State& state) {
-  uvframe::bench::markProducerThread();
-  BlockTarget& target = gBlock.join();
-  auto logger = uvframe::makeBlockLogger("server", target.writer, spdlog::level::info);
-  logger->set_formatter(std::make_unique<uvframe::bench::ExpLineFormatter>());
+  if (formatter == Formatter::kSpdlogPattern) logger->set_formatter(makeSpdlogPattern());
   spdlog::log_clock::time_point now;
   unsigned n = 0;
   timedLines(state, [&](std::string_view line) {
-    if (n++ % 64 == 0) now = spdlog::log_clock::now();
+    if (clock == Clock::kPerLine) {
+      logger->log(spdlog::source_loc{}, spdlog::level::info, line);
+      return;
+    }
+    if (n++ % kLinesPerRead == 0) now = spdlog::log_clock::now();
     logger->log(now, spdlog::source_loc{}, spdlog::level::info, line);
   });
   logger->flush();
@@ -291,39 +245,14 @@ void BM_LogLine_BlockLoggerExpFmtBatchTime_64B(benchmark::State& state) {
   gBlock.leave();
 }
 
-/// ExpWriter, with the experimental formatter and (all) SSE2 escaping plus
-/// one clock read per 64 lines: every suggestion at once.
-void expWriterLines(benchmark::State& state, bool expFormatter, bool all = false) {
-  uvframe::bench::markProducerThread();
-  ExpWriterTarget& target = gExpWriter.join();
-  auto logger = uvframe::bench::makeExpBlockLogger("server", target.writer);
-  if (expFormatter) logger->set_formatter(std::make_unique<uvframe::bench::ExpLineFormatter>());
-  spdlog::log_clock::time_point now;
-  unsigned n = 0;
-  timedLines(
-      state,
-      [&](std::string_view line) {
-        if (!all) {
-          logger->log(spdlog::source_loc{}, spdlog::level::info, line);
-          return;
-        }
-        if (n++ % 64 == 0) now = spdlog::log_clock::now();
-        logger->log(now, spdlog::source_loc{}, spdlog::level::info, line);
-      },
-      all);
-  logger->flush();
-  logger.reset();
-  gExpWriter.leave();
+void BM_LogLine_BlockLogger_64B(benchmark::State& state) {
+  blockLoggerLines(state, Formatter::kLineFormatter, Clock::kPerLine);
 }
-
-void BM_LogLine_ExpWriter_64B(benchmark::State& state) {
-  expWriterLines(state, false);
+void BM_LogLine_BlockLoggerClockPerRead_64B(benchmark::State& state) {
+  blockLoggerLines(state, Formatter::kLineFormatter, Clock::kPerRead);
 }
-void BM_LogLine_ExpWriterExpFmt_64B(benchmark::State& state) {
-  expWriterLines(state, true);
-}
-void BM_LogLine_ExpAll_64B(benchmark::State& state) {
-  expWriterLines(state, true, true);
+void BM_LogLine_BlockLoggerSpdlogPattern_64B(benchmark::State& state) {
+  blockLoggerLines(state, Formatter::kSpdlogPattern, Clock::kPerLine);
 }
 
 void BM_LogLine_SpdlogAsync_64B(benchmark::State& state) {
@@ -352,11 +281,8 @@ void BM_LogLine_BuildOnly_64B(benchmark::State& state) {
 }
 
 BENCHMARK(BM_LogLine_BlockLogger_64B)->UseRealTime()->Threads(1)->Threads(2);
-BENCHMARK(BM_LogLine_BlockLoggerExpFmt_64B)->UseRealTime()->Threads(1)->Threads(2);
-BENCHMARK(BM_LogLine_BlockLoggerExpFmtBatchTime_64B)->UseRealTime()->Threads(1)->Threads(2);
-BENCHMARK(BM_LogLine_ExpWriter_64B)->UseRealTime()->Threads(1)->Threads(2);
-BENCHMARK(BM_LogLine_ExpWriterExpFmt_64B)->UseRealTime()->Threads(1)->Threads(2);
-BENCHMARK(BM_LogLine_ExpAll_64B)->UseRealTime()->Threads(1)->Threads(2);
+BENCHMARK(BM_LogLine_BlockLoggerClockPerRead_64B)->UseRealTime()->Threads(1)->Threads(2);
+BENCHMARK(BM_LogLine_BlockLoggerSpdlogPattern_64B)->UseRealTime()->Threads(1)->Threads(2);
 BENCHMARK(BM_LogLine_SpdlogAsync_64B)->UseRealTime()->Threads(1)->Threads(2);
 BENCHMARK(BM_LogLine_RawFmtBlock_64B)->UseRealTime()->Threads(1)->Threads(2);
 BENCHMARK(BM_LogLine_BuildOnly_64B)->UseRealTime()->Threads(1);
@@ -367,19 +293,19 @@ void printNsPerLine(const uvframe::bench::RatioReporter& r, const std::string& n
   }
 }
 
-// The experiment must write exactly what spdlog's pattern writes.
-bool expFormatterMatchesPattern() {
-  spdlog::pattern_formatter pattern(uvframe::kLogPattern, spdlog::pattern_time_type::local,
-                                    std::string(spdlog::details::os::default_eol));
-  uvframe::bench::ExpLineFormatter exp;
+// LineFormatter must write exactly what spdlog's pattern writes, or the
+// comparison with BlockLoggerSpdlogPattern is not like for like.
+bool lineFormatterMatchesPattern() {
+  auto pattern = makeSpdlogPattern();
+  uvframe::LineFormatter mine;
   bool same = true;
   for (auto level : {spdlog::level::info, spdlog::level::warn, spdlog::level::debug}) {
     for (int ms : {0, 7, 45, 999, 1000, 61001}) {
       spdlog::details::log_msg msg(spdlog::source_loc{}, "server", level, "[tcp/::1:1] a\\x00");
       msg.time = spdlog::log_clock::time_point(std::chrono::milliseconds(1'790'000'000'000LL + ms));
       spdlog::memory_buf_t a, b;
-      pattern.format(msg, a);
-      exp.format(msg, b);
+      pattern->format(msg, a);
+      mine.format(msg, b);
       same = same && fmt::to_string(a) == fmt::to_string(b);
     }
   }
@@ -391,36 +317,36 @@ bool expFormatterMatchesPattern() {
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  if (!expFormatterMatchesPattern()) {
-    std::fprintf(stderr, "bench_log_line: ExpLineFormatter differs from spdlog's pattern\n");
+  if (!lineFormatterMatchesPattern()) {
+    std::fprintf(stderr, "bench_log_line: LineFormatter differs from spdlog's pattern\n");
     return 1;
   }
+  const char* const scenarios[] = {"BlockLogger", "BlockLoggerClockPerRead",
+                                   "BlockLoggerSpdlogPattern", "SpdlogAsync", "RawFmtBlock"};
   uvframe::bench::RatioReporter reporter("items_per_second");
   benchmark::RunSpecifiedBenchmarks(&reporter);
   std::printf("\nWall-clock cost per line (all producer threads together):\n");
   for (const char* t : {"1", "2"}) {
-    for (const char* s : {"BlockLogger", "BlockLoggerExpFmt", "BlockLoggerExpFmtBatchTime",
-                          "ExpWriter", "ExpWriterExpFmt", "ExpAll", "SpdlogAsync", "RawFmtBlock"}) {
+    for (const char* s : scenarios)
       printNsPerLine(reporter, std::string("BM_LogLine_") + s + "_64B/real_time/threads:" + t);
-    }
   }
   printNsPerLine(reporter, "BM_LogLine_BuildOnly_64B/real_time/threads:1");
   std::printf("\nLines/s as a fraction of the raw fmt ceiling (RawFmtBlock):\n");
   for (const char* t : {"1", "2"}) {
     std::string suffix = std::string("_64B/real_time/threads:") + t;
-    reporter.printRatio(std::string("BlockLogger / RawFmtBlock, threads ") + t,
-                        "BM_LogLine_BlockLogger" + suffix, "BM_LogLine_RawFmtBlock" + suffix);
-    reporter.printRatio(std::string("BlockLoggerExpFmt / RawFmtBlock, threads ") + t,
-                        "BM_LogLine_BlockLoggerExpFmt" + suffix, "BM_LogLine_RawFmtBlock" + suffix);
-    reporter.printRatio(std::string("BlockLoggerExpFmtBatchTime / RawFmtBlock, threads ") + t,
-                        "BM_LogLine_BlockLoggerExpFmtBatchTime" + suffix,
-                        "BM_LogLine_RawFmtBlock" + suffix);
-    reporter.printRatio(std::string("ExpWriterExpFmt / RawFmtBlock, threads ") + t,
-                        "BM_LogLine_ExpWriterExpFmt" + suffix, "BM_LogLine_RawFmtBlock" + suffix);
-    reporter.printRatio(std::string("ExpAll / RawFmtBlock, threads ") + t,
-                        "BM_LogLine_ExpAll" + suffix, "BM_LogLine_RawFmtBlock" + suffix);
-    reporter.printRatio(std::string("SpdlogAsync / RawFmtBlock, threads ") + t,
-                        "BM_LogLine_SpdlogAsync" + suffix, "BM_LogLine_RawFmtBlock" + suffix);
+    for (const char* s : scenarios) {
+      if (std::string_view(s) == "RawFmtBlock") continue;
+      reporter.printRatio(std::string(s) + " / RawFmtBlock, threads " + t,
+                          "BM_LogLine_" + std::string(s) + suffix,
+                          "BM_LogLine_RawFmtBlock" + suffix);
+    }
+  }
+  std::printf("\nLineFormatter against spdlog's pattern_formatter, same BlockSink:\n");
+  for (const char* t : {"1", "2"}) {
+    std::string suffix = std::string("_64B/real_time/threads:") + t;
+    reporter.printRatio(std::string("BlockLogger / BlockLoggerSpdlogPattern, threads ") + t,
+                        "BM_LogLine_BlockLogger" + suffix,
+                        "BM_LogLine_BlockLoggerSpdlogPattern" + suffix);
   }
   benchmark::Shutdown();
   return 0;

@@ -4,36 +4,27 @@
 //   Korean    UTF-8 Hangul (3 bytes a character), valid, written as is
 //   Binary    random bytes: control characters and invalid UTF-8 to escape
 //   Cp949     Hangul in CP949, decoded with iconv (--payload-encoding cp949)
-// at 64 and 1024 bytes. Reports ns per payload (the time column), payload
-// bytes/s, output bytes per payload byte and allocs_per_payload (target 0:
-// the output string is reused like the server's line buffer).
-//
-// Experiment: BM_Escape_* time appendEscapedUtf8 alone, the real one and the
-// SSE2 scan of exp_escape.h (ExpSse2); main() first checks that both write
-// the same text for many inputs.
+// at 64 and 1024 bytes. BM_Escape_* time appendEscapedUtf8 alone (the UTF-8
+// path of render(), with its SSE2 scan for safe bytes on x86-64) on the
+// payloads that need no charset decoding. Reports ns per payload (the time
+// column), payload bytes/s, output bytes per payload byte and
+// allocs_per_payload (target 0: the output string is reused like the
+// server's line buffer).
 #include <benchmark/benchmark.h>
 #include <iconv.h>
 
-#include <cstdio>
-#include <cstring>
 #include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
-#include "alloc_counter.h"
-#include "exp_escape.h"
+#include "bench_support.h"
 #include "payload_renderer.h"
 
 namespace {
 
 using uvframe::PayloadRenderer;
-
-std::vector<std::byte> toBytes(const std::string& s) {
-  std::vector<std::byte> b(s.size());
-  std::memcpy(b.data(), s.data(), s.size());
-  return b;
-}
+using uvframe::bench::toBytes;
 
 // Repeats unit (whole characters only) and pads with ASCII to exactly size.
 std::string fill(const std::string& unit, std::size_t unitChars, std::size_t size) {
@@ -67,13 +58,8 @@ std::vector<std::byte> makePayload(Kind kind, std::size_t size) {
   // "안녕하세요" (hello) and "반갑습니다" (nice to meet you): 10 syllables.
   const std::string hangul = "안녕하세요반갑습니다";
   switch (kind) {
-    case Kind::kAscii: {
-      std::string s = "conn=42 seq=1234567 ";
-      while (s.size() < size)
-        s.push_back(static_cast<char>('a' + s.size() % 26));
-      s.resize(size);
-      return toBytes(s);
-    }
+    case Kind::kAscii:
+      return toBytes(uvframe::bench::loadgenText("conn=42 seq=1234567 ", size));
     case Kind::kKorean:
       return toBytes(fill(hangul, 10, size));
     case Kind::kBinary: {
@@ -100,28 +86,18 @@ void timeRendering(benchmark::State& state, const std::vector<std::byte>& payloa
   out.reserve(8 * payload.size() + 64);
   render(payload, out);  // warm-up: scratch buffers grow here
   std::size_t outBytes = 0;
-  std::uint64_t allocs0 = 0;
-  bool first = true;
-  for (auto _ : state) {
-    // Counted from inside the loop: the benchmark library allocates as the
-    // loop starts.
-    if (first) {
-      allocs0 = uvframe::bench::threadAllocations();
-      first = false;
-    }
+  const auto allocs = uvframe::bench::countedLoop(state, [&] {
     out.clear();
     render(payload, out);
     benchmark::DoNotOptimize(out.data());
     outBytes = out.size();
-  }
-  // Before any counter is set: the counter map allocates.
-  const std::uint64_t allocs = uvframe::bench::threadAllocations() - allocs0;
+  });
   const auto n = static_cast<double>(state.iterations());
   const auto size = static_cast<double>(payload.size());
   state.SetItemsProcessed(state.iterations());
   state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(payload.size()));
   state.counters["out_per_in_byte"] = static_cast<double>(outBytes) / size;
-  state.counters["allocs_per_payload"] = static_cast<double>(allocs) / n;
+  state.counters["allocs_per_payload"] = static_cast<double>(allocs.thread) / n;
 }
 
 void runRender(benchmark::State& state, Kind kind, const char* encoding) {
@@ -130,13 +106,9 @@ void runRender(benchmark::State& state, Kind kind, const char* encoding) {
                 [&](std::span<const std::byte> p, std::string& out) { renderer.render(p, out); });
 }
 
-void runEscape(benchmark::State& state, Kind kind, bool experiment) {
-  auto payload = makePayload(kind, static_cast<std::size_t>(state.range(0)));
-  if (experiment) {
-    timeRendering(state, payload, uvframe::bench::expAppendEscapedUtf8);
-  } else {
-    timeRendering(state, payload, uvframe::appendEscapedUtf8);
-  }
+void runEscape(benchmark::State& state, Kind kind) {
+  timeRendering(state, makePayload(kind, static_cast<std::size_t>(state.range(0))),
+                uvframe::appendEscapedUtf8);
 }
 
 void BM_Render_Ascii(benchmark::State& s) {
@@ -158,58 +130,22 @@ BENCHMARK(BM_Render_BinaryEscaped)->ArgName("size")->Arg(64)->Arg(1024);
 BENCHMARK(BM_Render_KoreanCp949)->ArgName("size")->Arg(64)->Arg(1024);
 
 void BM_Escape_Ascii(benchmark::State& s) {
-  runEscape(s, Kind::kAscii, false);
-}
-void BM_Escape_ExpSse2_Ascii(benchmark::State& s) {
-  runEscape(s, Kind::kAscii, true);
+  runEscape(s, Kind::kAscii);
 }
 void BM_Escape_KoreanUtf8(benchmark::State& s) {
-  runEscape(s, Kind::kKorean, false);
-}
-void BM_Escape_ExpSse2_KoreanUtf8(benchmark::State& s) {
-  runEscape(s, Kind::kKorean, true);
+  runEscape(s, Kind::kKorean);
 }
 void BM_Escape_Binary(benchmark::State& s) {
-  runEscape(s, Kind::kBinary, false);
-}
-void BM_Escape_ExpSse2_Binary(benchmark::State& s) {
-  runEscape(s, Kind::kBinary, true);
+  runEscape(s, Kind::kBinary);
 }
 
 BENCHMARK(BM_Escape_Ascii)->ArgName("size")->Arg(64)->Arg(1024);
-BENCHMARK(BM_Escape_ExpSse2_Ascii)->ArgName("size")->Arg(64)->Arg(1024);
 BENCHMARK(BM_Escape_KoreanUtf8)->ArgName("size")->Arg(64)->Arg(1024);
-BENCHMARK(BM_Escape_ExpSse2_KoreanUtf8)->ArgName("size")->Arg(64)->Arg(1024);
 BENCHMARK(BM_Escape_Binary)->ArgName("size")->Arg(64)->Arg(1024);
-BENCHMARK(BM_Escape_ExpSse2_Binary)->ArgName("size")->Arg(64)->Arg(1024);
-
-// The experiment must write exactly what the real function writes: random
-// bytes biased toward the interesting ranges, every length up to 200.
-bool expEscapeMatches() {
-  std::mt19937 rng(7);
-  const unsigned char pool[] = {'a',  'Z',  ' ',  '~',  '\\', '\n', 0x00, 0x1F, 0x7F, 0x80,
-                                0xC2, 0x9F, 0xE2, 0xA8, 0xED, 0xF0, 0xF4, 0xFF, 0xEA, 0xB0};
-  for (int round = 0; round < 20000; ++round) {
-    std::vector<std::byte> b(static_cast<std::size_t>(rng() % 200));
-    for (auto& x : b) {
-      bool fromPool = rng() % 4 == 0;
-      x = static_cast<std::byte>(fromPool ? pool[rng() % sizeof pool] : 0x20 + rng() % 0x5F);
-    }
-    std::string a, e;
-    uvframe::appendEscapedUtf8(b, a);
-    uvframe::bench::expAppendEscapedUtf8(b, e);
-    if (a != e) return false;
-  }
-  return true;
-}
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (!expEscapeMatches()) {
-    std::fprintf(stderr, "bench_render: exp_escape.h differs from appendEscapedUtf8\n");
-    return 1;
-  }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

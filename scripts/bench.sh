@@ -17,8 +17,7 @@
 # --load-threads N, --repeat N (best of N runs, for a busy machine),
 # --nice -10 (root: servers and loads ahead of other work on the machine),
 # --pipeline N|auto (loadgen frames in flight per connection without --echo;
-# auto keeps about 64 KiB in flight, as the blaster does). Experiments:
-# --scenarios uvx_log,uvx_nolog run uvframe-server-exp (bench/exp_*).
+# auto keeps about 64 KiB in flight, as the blaster does).
 #
 # Every load targets 127.0.0.1 only and is bounded in time; whatever this
 # script started is killed when it exits. The microbenchmarks (bench_codec,
@@ -62,8 +61,7 @@ if [[ "$nofile" != unlimited ]] && ((nofile < 10300)); then
   echo "bench: warning: ulimit -n is $(ulimit -n); 10,000 connections may fail" >&2
 fi
 
-targets=(uvframe-server uvframe-loadgen uvframe-reference-server uvframe-blaster
-  uvframe-server-exp)
+targets=(uvframe-server uvframe-loadgen uvframe-reference-server uvframe-blaster)
 if ((build)); then
   if [[ ! -f "$build_dir/CMakeCache.txt" ]]; then
     cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DUVFRAME_BUILD_BENCH=ON >/dev/null
