@@ -46,7 +46,7 @@ class LogWriter {
     std::string filePath;  ///< append to this file as well (empty: none)
     std::size_t blockBytes = 64 * 1024;
     std::size_t maxBlocks = 32;                   ///< blocks in circulation at most
-    std::chrono::milliseconds retryWindow{5000};  ///< per failing block
+    std::chrono::milliseconds retryWindow{1000};  ///< per failing block
   };
 
   struct Counters {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs the whole test suite twice: a Release build, then
 # an AddressSanitizer + UndefinedBehaviorSanitizer build; then runs each
-# libFuzzer target for a bounded time. Exits non-zero on the first failure.
+# libFuzzer target for a bounded time; then the multi-worker integration and
+# abuse tests under ThreadSanitizer. Exits non-zero on the first failure.
 # CI runs exactly this (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,3 +29,21 @@ cmake -S . -B build-fuzz -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DUVFRAME_BUILD_FUZZ=ON -DUVFRAME_BUILD_BENCH=OFF
 cmake --build build-fuzz -j "$jobs" --target fuzz_frame_decoder fuzz_payload_renderer
 ctest --test-dir build-fuzz --output-on-failure -L fuzz
+
+echo "== ThreadSanitizer build; integration and abuse tests against 2-worker servers"
+cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DUVFRAME_SANITIZE=thread -DUVFRAME_BUILD_BENCH=OFF
+cmake --build build-tsan -j "$jobs" \
+  --target uvframe-server uvframe_integration_tests uvframe_abuse_tests
+# Servers started without --workers run one worker per CPU the process may
+# use (uv_available_parallelism honours the affinity mask): pin the run to two
+# CPUs so every server has two worker threads for TSan to watch. On a
+# one-CPU machine only the tests that pass --workers 2 run two workers.
+pin=()
+if [[ "$(nproc)" -gt 2 ]] && command -v taskset >/dev/null; then
+  pin=(taskset -c "$(python3 -c 'import os; print(",".join(map(str, sorted(os.sched_getaffinity(0))[:2])))')")
+fi
+# halt_on_error: the first report kills the process, so a report in a server
+# fails the test that started it (ServerProcess wants exit status 0).
+TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp" \
+  "${pin[@]}" ctest --test-dir build-tsan --output-on-failure -j "$jobs" --timeout 600 -L integration

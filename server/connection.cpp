@@ -32,6 +32,8 @@ std::string_view toString(CloseReason reason) {
       return "read error";
     case CloseReason::kWriteError:
       return "write error";
+    case CloseReason::kWriteTimeout:
+      return "write timeout";
     case CloseReason::kRefused:
       return "refused";
   }
@@ -92,7 +94,7 @@ void Connection::close(CloseReason reason) {
   if (isClosing()) return;
   if (announced_) {
     double seconds = static_cast<double>(uv_now(worker_.loop()) - startMs_) / 1000.0;
-    if (ring_.empty()) {
+    if (unfinishedBytes() == 0) {
       worker_.log().info(
           "[tcp server] client disconnected: ip={}, port={} (reason={}, frames={}, bytes={}, "
           "duration={:.3f}s)",
@@ -101,7 +103,7 @@ void Connection::close(CloseReason reason) {
       worker_.log().info(
           "[tcp server] client disconnected: ip={}, port={} (reason={}, frames={}, bytes={}, "
           "duration={:.3f}s, unfinished={} bytes)",
-          peer_.ip, peer_.port, toString(reason), frames_, bytes_, seconds, ring_.readableBytes());
+          peer_.ip, peer_.port, toString(reason), frames_, bytes_, seconds, unfinishedBytes());
     }
     bump(worker_.counters().closed);
   }
@@ -357,6 +359,7 @@ void Connection::onWrite(uv_write_t* req, int status) noexcept {
 void Connection::handleWriteDone(std::size_t bytes, int status) {
   queuedEchoBytes_ -= bytes;
   if (status == UV_ECANCELED || isClosing()) return;
+  lastWriteProgressMs_ = uv_now(worker_.loop());
   if (status < 0) {
     closeWithError(CloseReason::kWriteError, status);
     return;
@@ -370,6 +373,9 @@ void Connection::handleWriteDone(std::size_t bytes, int status) {
 
 void Connection::pause(std::uint8_t bit) {
   if (paused_ == 0) uv_read_stop(stream());
+  if (bit == kPausedForEcho && !(paused_ & kPausedForEcho)) {
+    lastWriteProgressMs_ = uv_now(worker_.loop());
+  }
   paused_ |= bit;
 }
 
@@ -377,6 +383,10 @@ void Connection::resume(std::uint8_t bit) {
   if (!(paused_ & bit) || isClosing()) return;
   paused_ &= static_cast<std::uint8_t>(~bit);
   if (paused_ == 0) {
+    // The pause was the server's doing: the peer's clocks start again now.
+    std::uint64_t now = uv_now(worker_.loop());
+    lastActivityMs_ = now;
+    if (hasPartial_) partialSinceMs_ = now;
     int rc = uv_read_start(stream(), onAlloc, onRead);
     if (rc != 0) closeWithError(CloseReason::kReadError, rc);
   }
@@ -396,12 +406,29 @@ void Connection::releaseReadBuffer() {
 void Connection::checkTimeouts(std::uint64_t nowMs) {
   if (isClosing() || !announced_) return;
   const ServerOptions& o = worker_.options();
-  if (o.frameTimeoutSeconds > 0 && hasPartial_ &&
-      nowMs - partialSinceMs_ >= static_cast<std::uint64_t>(o.frameTimeoutSeconds * 1000)) {
+  auto frameTimeoutMs = static_cast<std::uint64_t>(o.frameTimeoutSeconds * 1000);
+  if (paused_ & kPausedForEcho) {
+    // The server stopped reading because this peer does not read its echoes:
+    // its clocks are the writes, not the reads. A peer that takes nothing
+    // for a whole frame timeout is stuck or hostile.
+    if (frameTimeoutMs > 0 && nowMs - lastWriteProgressMs_ >= frameTimeoutMs) {
+      worker_.log().warn(
+          "[tcp server] write timeout: ip={}, port={} has not read its echoes for {}s ({} bytes "
+          "queued); closing connection",
+          peer_.ip, peer_.port, o.frameTimeoutSeconds, queuedEchoBytes_);
+      close(CloseReason::kWriteTimeout);
+    }
+    return;
+  }
+  // While waiting for memory the server, not the peer, is slow.
+  if (paused_ != 0) return;
+  if (frameTimeoutMs > 0 && hasPartial_ && nowMs - partialSinceMs_ >= frameTimeoutMs) {
+    std::size_t frameBytes = skimming_ ? kFrameHeaderBytes + skimPayloadBytes_ : pendingFrameBytes_;
     worker_.log().warn(
-        "[tcp server] frame timeout: ip={}, port={} sent {} bytes of a frame and stalled for "
-        "{}s; closing connection",
-        peer_.ip, peer_.port, ring_.readableBytes(), o.frameTimeoutSeconds);
+        "[tcp server] frame timeout: ip={}, port={} sent {} of {} bytes of a frame within {}s; "
+        "closing connection",
+        peer_.ip, peer_.port, unfinishedBytes(),
+        frameBytes == 0 ? std::string("its") : std::to_string(frameBytes), o.frameTimeoutSeconds);
     close(CloseReason::kFrameTimeout);
     return;
   }
@@ -409,6 +436,10 @@ void Connection::checkTimeouts(std::uint64_t nowMs) {
       nowMs - lastActivityMs_ >= static_cast<std::uint64_t>(o.idleTimeoutSeconds * 1000)) {
     close(CloseReason::kIdleTimeout);
   }
+}
+
+std::size_t Connection::unfinishedBytes() const {
+  return skimming_ ? kFrameHeaderBytes + skimSeen_ : ring_.readableBytes();
 }
 
 bool Connection::parkIfStalled(std::uint64_t nowMs) {

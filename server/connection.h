@@ -47,6 +47,7 @@ enum class CloseReason : std::uint8_t {
   kServerShutdown,
   kReadError,
   kWriteError,
+  kWriteTimeout,
   kRefused,
 };
 std::string_view toString(CloseReason reason);
@@ -109,6 +110,8 @@ class Connection {
   void resume(std::uint8_t bit);
   void releaseReadBuffer();
   void closeWithError(CloseReason reason, int status);
+  /// Bytes of the frame in progress received so far (header included).
+  std::size_t unfinishedBytes() const;
 
   uv_tcp_t tcp_;
   Worker& worker_;
@@ -121,8 +124,9 @@ class Connection {
   std::uint64_t bytes_ = 0;
   std::uint64_t startMs_ = 0;
   std::uint64_t lastActivityMs_ = 0;
-  std::uint64_t partialSinceMs_ = 0;   ///< when the unfinished frame began
-  std::size_t pendingFrameBytes_ = 0;  ///< size of the unfinished frame, if known
+  std::uint64_t partialSinceMs_ = 0;       ///< when the unfinished frame began
+  std::uint64_t lastWriteProgressMs_ = 0;  ///< last echo write progress (while paused)
+  std::size_t pendingFrameBytes_ = 0;      ///< size of the unfinished frame, if known
   std::size_t queuedEchoBytes_ = 0;
   // Skimming a frame larger than the chunk: the ring holds its header and
   // skimKept_ payload bytes; skimSeen_ of skimPayloadBytes_ have arrived.

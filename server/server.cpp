@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <stdexcept>
 
 #ifndef _WIN32
@@ -63,6 +64,35 @@ std::optional<PeerAddress> resolveHost(uv_loop_t* loop, const std::string& host,
   return peer;
 }
 
+// Descriptors the process holds now, or 0 when the system cannot say
+// (only Linux's /proc/self/fd is consulted).
+std::uint64_t openDescriptorCount() {
+#ifdef __linux__
+  std::error_code ec;
+  std::uint64_t n = 0;
+  for (std::filesystem::directory_iterator it("/proc/self/fd", ec), end; !ec && it != end;
+       it.increment(ec)) {
+    ++n;
+  }
+  // The iterator's own descriptor for the directory was counted too.
+  return ec || n == 0 ? 0 : n - 1;
+#else
+  return 0;
+#endif
+}
+
+// How many connections the descriptor limit leaves room for once the server
+// is set up (0: unknown, no such limit). Each connection holds one
+// descriptor; the spare ones cover each worker's accept in flight (a
+// refused connection is accepted, then closed), a log file reopened on
+// SIGHUP and whatever the runtime opens.
+std::uint64_t connectionsDescriptorsAllow(std::uint64_t maxDescriptors, unsigned workers) {
+  std::uint64_t used = openDescriptorCount();
+  if (maxDescriptors == 0 || used == 0) return 0;
+  std::uint64_t spare = 8 + workers;
+  return maxDescriptors > used + spare ? maxDescriptors - used - spare : 1;
+}
+
 }  // namespace
 
 Server::Server(ServerOptions options) : options_(std::move(options)) {
@@ -109,6 +139,9 @@ int Server::run() {
   uv_signal_start(&sighup_, onSignal, SIGHUP);
 #endif
   if (!startListening()) return 1;
+  shared_.maxDescriptors = maxDescriptors_;
+  shared_.descriptorConnectionLimit =
+      connectionsDescriptorsAllow(maxDescriptors_, options_.workers);
   startMs_ = lastStatsMs_ = uv_now(loop_.get());
   if (options_.statsIntervalSeconds > 0) {
     auto ms = static_cast<std::uint64_t>(options_.statsIntervalSeconds * 1000);

@@ -32,6 +32,9 @@ struct WorkerCounters {
 /// State every worker shares.
 struct SharedServerState {
   std::atomic<std::uint64_t> openConnections{0};
+  // Set by the control thread before the workers start; read-only after.
+  std::uint64_t descriptorConnectionLimit = 0;  ///< connections the fd limit allows (0: unknown)
+  std::uint64_t maxDescriptors = 0;             ///< RLIMIT_NOFILE in force
 };
 
 }  // namespace uvframe

@@ -3,6 +3,8 @@
 
 #include "block_sink.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
@@ -141,7 +143,7 @@ void Worker::handleConnection(int status) {
     conn->refuse();
     return;
   }
-  if (overConnectionLimit()) {
+  if (std::string limit = connectionLimitReached(); !limit.empty()) {
     if (refusedLog_.allow(now)) {
       sockaddr_storage addr{};
       int len = sizeof addr;
@@ -149,10 +151,9 @@ void Worker::handleConnection(int status) {
                          reinterpret_cast<sockaddr*>(&addr), &len);
       auto peer = peerFromSockaddr(reinterpret_cast<sockaddr*>(&addr));
       logger_->warn(
-          "[tcp server] connection refused: ip={}, port={} (max-connections={} reached; +{} "
-          "more refused since the last report)",
-          peer ? peer->ip : "?", peer ? peer->port : 0, options_.maxConnections,
-          refusedLog_.takeSuppressed());
+          "[tcp server] connection refused: ip={}, port={} ({}; +{} more refused since the last "
+          "report)",
+          peer ? peer->ip : "?", peer ? peer->port : 0, limit, refusedLog_.takeSuppressed());
     }
     conn->refuse();
     return;
@@ -160,9 +161,22 @@ void Worker::handleConnection(int status) {
   conn->start();
 }
 
-bool Worker::overConnectionLimit() {
-  return options_.maxConnections != 0 &&
-         shared_.openConnections.load(std::memory_order_relaxed) >= options_.maxConnections;
+// The limit that turns the next connection away, described for the log, or
+// an empty string. Besides --max-connections, the server stops a few
+// descriptors short of RLIMIT_NOFILE: past it, libuv's EMFILE fallback
+// accepts and closes connections without telling the server (uv__server_io
+// calls no callback when its reserve-descriptor trick succeeds), so the
+// refusals would go unlogged and uncounted.
+std::string Worker::connectionLimitReached() const {
+  std::uint64_t open = shared_.openConnections.load(std::memory_order_relaxed);
+  if (options_.maxConnections != 0 && open >= options_.maxConnections) {
+    return fmt::format("max-connections={} reached", options_.maxConnections);
+  }
+  if (shared_.descriptorConnectionLimit != 0 && open >= shared_.descriptorConnectionLimit) {
+    return fmt::format("out of descriptors: max-fds={} leaves room for {} connections",
+                       shared_.maxDescriptors, shared_.descriptorConnectionLimit);
+  }
+  return {};
 }
 
 void Worker::onConnectionClosed(ConnId id) {

@@ -76,7 +76,7 @@ class Worker {
   void handleConnection(int status);
   void handleStop();
   void sweep();
-  bool overConnectionLimit();
+  std::string connectionLimitReached() const;
 
   unsigned index_;
   const ServerOptions& options_;

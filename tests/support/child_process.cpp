@@ -18,7 +18,8 @@
 
 namespace uvframe::test {
 
-ChildProcess::ChildProcess(std::vector<std::string> argv) : ChildProcess(std::move(argv), Options{}) {}
+ChildProcess::ChildProcess(std::vector<std::string> argv)
+    : ChildProcess(std::move(argv), Options{}) {}
 
 ChildProcess::ChildProcess(std::vector<std::string> argv, Options options) {
   int outPipe[2];
@@ -27,7 +28,8 @@ ChildProcess::ChildProcess(std::vector<std::string> argv, Options options) {
   if (options.pipeStdin && pipe2(inPipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
 
   std::vector<char*> args;
-  for (auto& a : argv) args.push_back(a.data());
+  for (auto& a : argv)
+    args.push_back(a.data());
   args.push_back(nullptr);
 
   pid_ = fork();
@@ -86,7 +88,8 @@ void ChildProcess::readLoop(int fd) {
     partial.erase(0, start);
     if (!complete.empty()) {
       std::lock_guard lock(mutex_);
-      for (auto& l : complete) lines_.push_back(std::move(l));
+      for (auto& l : complete)
+        lines_.push_back(std::move(l));
       changed_.notify_all();
     }
   }
@@ -197,7 +200,8 @@ std::optional<int> ChildProcess::waitExit(std::chrono::milliseconds timeout) {
   // The child has exited: its output pipe closes once any grandchildren are
   // gone too, so wait (bounded) for the reader to collect the tail.
   std::unique_lock lock(mutex_);
-  changed_.wait_until(lock, std::chrono::steady_clock::now() + 5s, [this] { return outputClosed_; });
+  changed_.wait_until(lock, std::chrono::steady_clock::now() + 5s,
+                      [this] { return outputClosed_; });
   return exitCode_;
 }
 

@@ -82,7 +82,8 @@ ServerProcess::~ServerProcess() {
   auto rc = stop();
   if (rc != 0) {
     ADD_FAILURE() << "uvframe-server did not exit 0 on SIGTERM (status "
-                  << (rc ? std::to_string(*rc) : std::string("none: still running")) << "); output:\n"
+                  << (rc ? std::to_string(*rc) : std::string("none: still running"))
+                  << "); output:\n"
                   << process_.output();
   }
 }

@@ -17,8 +17,7 @@ class ServerProcess {
   /// Starts uvframe-server with --port 0, --host 127.0.0.1 (unless args name
   /// a --host) and args. With --no-console and --log-file, the listening
   /// line is read from the log file.
-  explicit ServerProcess(std::vector<std::string> args = {},
-                         ChildProcess::Options options = {});
+  explicit ServerProcess(std::vector<std::string> args = {}, ChildProcess::Options options = {});
 
   /// Stops a server that is still running with SIGTERM and records a test
   /// failure unless it exits 0 (so a sanitizer report in the server, or a

@@ -42,7 +42,9 @@ TestSocket TestSocket::connect(const std::string& host, std::uint16_t port) {
   return TestSocket(fd);
 }
 
-TestSocket::TestSocket(TestSocket&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+TestSocket::TestSocket(TestSocket&& other) noexcept : fd_(other.fd_) {
+  other.fd_ = -1;
+}
 
 TestSocket& TestSocket::operator=(TestSocket&& other) noexcept {
   if (this != &other) {
@@ -53,7 +55,9 @@ TestSocket& TestSocket::operator=(TestSocket&& other) noexcept {
   return *this;
 }
 
-TestSocket::~TestSocket() { close(); }
+TestSocket::~TestSocket() {
+  close();
+}
 
 void TestSocket::sendAll(std::string_view bytes) {
   while (!bytes.empty()) {
@@ -89,7 +93,8 @@ std::optional<std::string> TestSocket::recvExact(std::size_t n, std::chrono::mil
   return out;
 }
 
-std::optional<std::string> TestSocket::recvFrame(ByteOrder order, std::chrono::milliseconds timeout) {
+std::optional<std::string> TestSocket::recvFrame(ByteOrder order,
+                                                 std::chrono::milliseconds timeout) {
   auto header = recvExact(kFrameHeaderBytes, timeout);
   if (!header) return std::nullopt;
   std::uint32_t len = decodeLength(reinterpret_cast<const std::byte*>(header->data()), order);
@@ -119,7 +124,9 @@ void TestSocket::setResetOnClose() {
   setsockopt(fd_, SOL_SOCKET, SO_LINGER, &l, sizeof l);
 }
 
-void TestSocket::shutdownWrite() { ::shutdown(fd_, SHUT_WR); }
+void TestSocket::shutdownWrite() {
+  ::shutdown(fd_, SHUT_WR);
+}
 
 void TestSocket::close() {
   if (fd_ >= 0) ::close(fd_);

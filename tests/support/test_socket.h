@@ -31,11 +31,12 @@ class TestSocket {
   void sendAll(std::string_view bytes);
   void sendFrame(std::string_view payload, ByteOrder order = ByteOrder::kLittle);
   /// Reads exactly n bytes, or nullopt on EOF, error or deadline.
-  std::optional<std::string> recvExact(std::size_t n,
-                                       std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  std::optional<std::string> recvExact(
+      std::size_t n, std::chrono::milliseconds timeout = std::chrono::seconds(10));
   /// Reads one frame's payload, or nullopt on EOF, error or deadline.
-  std::optional<std::string> recvFrame(ByteOrder order = ByteOrder::kLittle,
-                                       std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  std::optional<std::string> recvFrame(
+      ByteOrder order = ByteOrder::kLittle,
+      std::chrono::milliseconds timeout = std::chrono::seconds(10));
   /// True once the peer has closed the connection (EOF or reset) within the
   /// deadline; bytes that arrive meanwhile are discarded.
   bool waitClosedByPeer(std::chrono::milliseconds timeout = std::chrono::seconds(10));
