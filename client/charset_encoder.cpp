@@ -44,10 +44,10 @@ std::optional<std::string> CharsetEncoder::encode(std::string_view text, std::st
       continue;
     }
     std::size_t offset = text.size() - inLeft;
-    error = errno == EILSEQ ? "byte " + std::to_string(offset) +
-                                  " starts invalid UTF-8 or a character that " + encoding_ +
-                                  " cannot encode"
-                            : "input ends in the middle of a UTF-8 character";
+    error = errno == EILSEQ
+                ? "byte " + std::to_string(offset) + " starts invalid UTF-8 or a character that " +
+                      encoding_ + " cannot encode"
+                : "input ends in the middle of a UTF-8 character";
     return std::nullopt;
   }
   out.resize(out.size() - outLeft);

@@ -48,8 +48,7 @@ void addOptions(CLI::App& app, ClientOptions& o) {
                  "charset to convert the UTF-8 input to before sending (utf-8, cp949, euc-kr)")
       ->capture_default_str();
   app.add_flag("--echo", o.echo, "wait for each frame to come back and print it");
-  app.add_option("--max-frame", o.maxFrameBytes, "largest payload in bytes")
-      ->capture_default_str();
+  app.add_option("--max-frame", o.maxFrameBytes, "largest payload in bytes")->capture_default_str();
   app.add_option("--timeout", o.timeoutS, "seconds to wait for connect, send and echo")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
@@ -81,8 +80,8 @@ class ClientRun {
     std::string error;
     auto bytes = encoder_.encode(text, error);
     if (!bytes) {
-      fail("message " + std::to_string(index) + " cannot be sent as " + encoder_.encoding() +
-           ": " + error);
+      fail("message " + std::to_string(index) + " cannot be sent as " + encoder_.encoding() + ": " +
+           error);
       return std::nullopt;
     }
     if (bytes->size() > options_.maxFrameBytes) {
@@ -140,7 +139,8 @@ int run(const ClientOptions& o, CharsetEncoder& encoder) {
   run.connect(resolved);
   bool allMatched = true;
   if (!o.messages.empty()) {
-    for (const auto& bytes : prepared) allMatched = run.sendOne(bytes) && allMatched;
+    for (const auto& bytes : prepared)
+      allMatched = run.sendOne(bytes) && allMatched;
   } else {
     std::string line;
     for (std::size_t index = 1; std::getline(std::cin, line); ++index) {

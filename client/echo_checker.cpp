@@ -30,14 +30,15 @@ std::size_t EchoChecker::consumeFrames(std::span<const std::byte> input, std::ui
     }
     const Expected& e = expected_.front();
     if (!pattern_.matches(r.payload, connId_, e.seq, e.sizeBytes)) ++tally.mismatched;
-    latencies.record(nowNs > e.startNs ? nowNs - e.startNs : 0);
+    if (e.startNs >= recordFromNs_) latencies.record(nowNs > e.startNs ? nowNs - e.startNs : 0);
     expected_.pop_front();
   }
 }
 
 EchoTally EchoChecker::feed(std::span<const std::byte> bytes, std::uint64_t nowNs,
-                            LatencyHistogram& latencies) {
+                            LatencyHistogram& latencies, std::uint64_t recordFromNs) {
   EchoTally tally;
+  recordFromNs_ = recordFromNs;
   if (lost_) return tally;
   if (partial_.empty()) {
     // The common case: decode straight from the read buffer and keep only

@@ -40,10 +40,11 @@ class EchoChecker {
   void expect(std::uint64_t seq, std::uint32_t sizeBytes, std::uint64_t startNs) {
     expected_.push_back({seq, sizeBytes, startNs});
   }
-  /// Consumes bytes read from the socket at nowNs; latency samples go to
-  /// latencies. After tooLarge, further bytes are ignored.
-  EchoTally feed(std::span<const std::byte> bytes, std::uint64_t nowNs,
-                 LatencyHistogram& latencies);
+  /// Consumes bytes read from the socket at nowNs; latency samples of frames
+  /// that started at or after recordFromNs go to latencies (earlier ones are
+  /// the warm-up). After tooLarge, further bytes are ignored.
+  EchoTally feed(std::span<const std::byte> bytes, std::uint64_t nowNs, LatencyHistogram& latencies,
+                 std::uint64_t recordFromNs = 0);
   /// Frames sent and not echoed yet.
   std::size_t outstanding() const { return expected_.size(); }
   /// Forgets the outstanding frames (the connection is gone) and returns how
@@ -59,6 +60,8 @@ class EchoChecker {
   /// Decodes whole frames from input; returns the bytes consumed.
   std::size_t consumeFrames(std::span<const std::byte> input, std::uint64_t nowNs,
                             LatencyHistogram& latencies, EchoTally& tally);
+
+  std::uint64_t recordFromNs_ = 0;  // of the current feed() call
 
   const PayloadPattern& pattern_;
   FrameDecoder decoder_;

@@ -69,8 +69,8 @@ bool FrameClient::tryConnect(const sockaddr_storage& address, int& status) {
   tcpClosed_ = false;
   connectReq_.data = this;
   connectStatus_ = 1;
-  status = uv_tcp_connect(&connectReq_, &tcp_, reinterpret_cast<const sockaddr*>(&address),
-                          onConnect);
+  status =
+      uv_tcp_connect(&connectReq_, &tcp_, reinterpret_cast<const sockaddr*>(&address), onConnect);
   if (status != 0) return false;
   if (!runUntil([this] { return connectStatus_ != 1; })) {
     status = UV_ETIMEDOUT;
@@ -83,9 +83,8 @@ bool FrameClient::tryConnect(const sockaddr_storage& address, int& status) {
 void FrameClient::closeTcp() {
   if (tcpClosed_) return;
   if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&tcp_))) {
-    uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), [](uv_handle_t* h) {
-      ownerOf<FrameClient>(h)->tcpClosed_ = true;
-    });
+    uv_close(reinterpret_cast<uv_handle_t*>(&tcp_),
+             [](uv_handle_t* h) { ownerOf<FrameClient>(h)->tcpClosed_ = true; });
   }
   // Closing never waits on the network, so this finishes in a loop turn;
   // the deadline only guards against a libuv surprise.
@@ -150,12 +149,13 @@ void FrameClient::send(std::string_view payload) {
   throwIfClosed("cannot send");
   header_ = encodeHeader(static_cast<std::uint32_t>(payload.size()), order_);
   payload_.assign(payload);
-  uv_buf_t headerBuf = uv_buf_init(reinterpret_cast<char*>(header_.data()),
-                                   static_cast<unsigned>(header_.size()));
+  uv_buf_t headerBuf =
+      uv_buf_init(reinterpret_cast<char*>(header_.data()), static_cast<unsigned>(header_.size()));
   uv_buf_t bodyBuf = uv_buf_init(payload_.data(), static_cast<unsigned>(payload_.size()));
   auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
   writeStatus_ = 0;
-  for (auto& req : writeReqs_) req.data = this;
+  for (auto& req : writeReqs_)
+    req.data = this;
   int rc = uv_write(&writeReqs_[0], stream, &headerBuf, 1, onWrite);
   if (rc != 0) throw ClientError("cannot send the header: " + uvErrorText(rc));
   ++writesPending_;

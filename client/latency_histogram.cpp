@@ -41,7 +41,8 @@ void LatencyHistogram::recordCount(std::uint64_t valueNs, std::uint64_t count) {
 
 void LatencyHistogram::merge(const LatencyHistogram& other) {
   if (other.count_ == 0) return;
-  for (std::size_t i = 0; i < kBucketCount; ++i) counts_[i] += other.counts_[i];
+  for (std::size_t i = 0; i < kBucketCount; ++i)
+    counts_[i] += other.counts_[i];
   count_ += other.count_;
   minNs_ = std::min(minNs_, other.minNs_);
   maxNs_ = std::max(maxNs_, other.maxNs_);
@@ -49,7 +50,9 @@ void LatencyHistogram::merge(const LatencyHistogram& other) {
   sumSquaresNs_ += other.sumSquaresNs_;
 }
 
-void LatencyHistogram::reset() { *this = LatencyHistogram(); }
+void LatencyHistogram::reset() {
+  *this = LatencyHistogram();
+}
 
 double LatencyHistogram::meanNs() const {
   return count_ == 0 ? 0.0 : sumNs_ / static_cast<double>(count_);
@@ -72,7 +75,8 @@ std::uint64_t LatencyHistogram::valueAtPercentile(double percentile) const {
   if (percentile >= 100.0) return maxNs_;
   percentile = std::max(percentile, 0.0);
   // The rank of the sample that percentile names (1-based, at least 1).
-  auto rank = static_cast<std::uint64_t>(std::ceil(percentile / 100.0 * static_cast<double>(count_)));
+  auto rank =
+      static_cast<std::uint64_t>(std::ceil(percentile / 100.0 * static_cast<double>(count_)));
   rank = std::clamp<std::uint64_t>(rank, 1, count_);
   std::uint64_t seen = 0;
   for (std::size_t i = 0; i < kBucketCount; ++i) {
@@ -82,7 +86,8 @@ std::uint64_t LatencyHistogram::valueAtPercentile(double percentile) const {
   return maxNs_;
 }
 
-std::vector<LatencyHistogram::PercentileRow> LatencyHistogram::distribution(int ticksPerHalf) const {
+std::vector<LatencyHistogram::PercentileRow> LatencyHistogram::distribution(
+    int ticksPerHalf) const {
   std::vector<PercentileRow> rows;
   if (count_ == 0) return rows;
   // Walk percentiles 0, then 5 ticks per halving of the distance to 100 %,

@@ -16,16 +16,15 @@ constexpr std::size_t kMaxFreeBatches = 1024;
 constexpr std::size_t kMaxPooledBatchBytes = 1 << 20;
 constexpr std::size_t kReadBufferBytes = 64 * 1024;
 
-std::uint64_t secondsToNs(double s) { return static_cast<std::uint64_t>(s * 1e9); }
+std::uint64_t secondsToNs(double s) {
+  return static_cast<std::uint64_t>(s * 1e9);
+}
 
 }  // namespace
 
 LoadClient::LoadClient(const LoadPlan& plan, std::vector<std::uint64_t> connIds,
                        LoadCounters& counters, PublishedHistogram& published)
-    : plan_(plan),
-      counters_(counters),
-      published_(published),
-      readBuffer_(kReadBufferBytes) {
+    : plan_(plan), counters_(counters), published_(published), readBuffer_(kReadBufferBytes) {
   int rc = uv_timer_init(loop_.get(), &tickTimer_);
   if (rc != 0) throw std::runtime_error("uv_timer_init: " + uvErrorText(rc));
   tickTimer_.data = this;
@@ -72,9 +71,13 @@ void LoadClient::requestStop(bool hard) {
   if (!asyncClosed_) uv_async_send(&stopAsync_);
 }
 
-void LoadClient::onStopAsync(uv_async_t* async) noexcept { ownerOf<LoadClient>(async)->tick(); }
+void LoadClient::onStopAsync(uv_async_t* async) noexcept {
+  ownerOf<LoadClient>(async)->tick();
+}
 
-void LoadClient::onTick(uv_timer_t* timer) noexcept { ownerOf<LoadClient>(timer)->tick(); }
+void LoadClient::onTick(uv_timer_t* timer) noexcept {
+  ownerOf<LoadClient>(timer)->tick();
+}
 
 void LoadClient::tick() {
   if (phase_ == Phase::kDone) return;
@@ -92,7 +95,8 @@ void LoadClient::tick() {
   }
   if (phase_ == Phase::kDraining) {
     if (stop == 2 || nowNs >= drainDeadlineNs_) {
-      for (auto& conn : conns_) conn->close();
+      for (auto& conn : conns_)
+        conn->close();
     }
     if (live_ == 0) finish();
   }
@@ -167,9 +171,13 @@ void LoadClient::runSchedule(std::uint64_t nowNs) {
   }
 }
 
-void LoadClient::connectionSettled(LoadConnection&) { ++settled_; }
+void LoadClient::connectionSettled(LoadConnection&) {
+  ++settled_;
+}
 
-void LoadClient::connectionClosed(LoadConnection&) { --live_; }
+void LoadClient::connectionClosed(LoadConnection&) {
+  --live_;
+}
 
 void LoadClient::beginDrain(std::uint64_t nowNs) {
   phase_ = Phase::kDraining;

@@ -39,6 +39,7 @@ struct LoadPlan {
   std::vector<sockaddr_storage> sources;  ///< --source-address, port 0
   std::uint64_t startNs = 0;              ///< uv_hrtime at the start of the run
   std::uint64_t deadlineNs = 0;           ///< end of --duration; 0: none
+  std::uint64_t latencyFromNs = 0;        ///< end of --warmup: earlier frames are not timed
   std::uint64_t framePeriodNs = 0;        ///< open loop, per connection; 0: closed loop
 };
 

@@ -207,7 +207,13 @@ void LoadConnection::handleRead(ssize_t nread, const uv_buf_t* buf) {
   if (nread == UV_EOF) {
     // After our FIN the server's close is the normal end; before it, the
     // server dropped us.
-    if (state_ != State::kShuttingDown) c.addError(ErrorKind::kClosedByPeer);
+    if (state_ != State::kShuttingDown) {
+      c.addError(ErrorKind::kClosedByPeer);
+    } else {
+      // The server has read everything up to our FIN: the run's work is
+      // done only now, which the duration (and so the rates) must include.
+      c.lastActivityNs.store(uv_hrtime(), std::memory_order_relaxed);
+    }
   } else {
     c.addError(nread == UV_ECONNRESET ? ErrorKind::kReset : ErrorKind::kReadError);
   }
@@ -216,7 +222,8 @@ void LoadConnection::handleRead(ssize_t nread, const uv_buf_t* buf) {
 
 void LoadConnection::handleEcho(const uv_buf_t* buf, std::size_t bytes) {
   std::uint64_t nowNs = uv_hrtime();
-  EchoTally t = echo_->feed(std::as_bytes(std::span(buf->base, bytes)), nowNs, owner_.latencies());
+  EchoTally t = echo_->feed(std::as_bytes(std::span(buf->base, bytes)), nowNs, owner_.latencies(),
+                            owner_.plan().latencyFromNs);
   LoadCounters& c = owner_.counters();
   if (t.frames > 0) {
     LoadCounters::add(c.framesEchoed, t.frames);

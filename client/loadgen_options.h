@@ -18,16 +18,16 @@ struct LoadgenOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 9000;
   std::uint32_t connections = 0;
-  double durationS = 0;                  ///< 0: not given
+  double durationS = 0;                   ///< 0: not given
   std::uint64_t framesPerConnection = 0;  ///< 0: not given
   std::string sizeText = "64";            ///< "BYTES" or "MIN-MAX"
   std::uint32_t minSizeBytes = 64;
   std::uint32_t maxSizeBytes = 64;
-  double rateFramesPerS = 0;       ///< total; 0: closed loop
-  double connectRatePerS = 0;      ///< connections started per second; 0: no limit
+  double rateFramesPerS = 0;   ///< total; 0: closed loop
+  double connectRatePerS = 0;  ///< connections started per second; 0: no limit
   bool echo = false;
-  std::uint32_t pipeline = 0;      ///< 0: default (1 with --echo, 16 without)
-  unsigned threads = 0;            ///< 0: CPU count
+  std::uint32_t pipeline = 0;  ///< 0: default (1 with --echo, 16 without)
+  unsigned threads = 0;        ///< 0: CPU count
   ByteOrder byteOrder = ByteOrder::kLittle;
   std::uint32_t maxFrameBytes = kDefaultMaxFrameBytes;
   std::vector<std::string> sourceAddresses;
@@ -36,7 +36,8 @@ struct LoadgenOptions {
   std::uint64_t maxErrors = 0;
   double connectTimeoutS = 10;
   double drainTimeoutS = 10;
-  double progressIntervalS = 1;    ///< 0: no progress lines
+  double progressIntervalS = 1;              ///< 0: no progress lines
+  double warmupS = 0;                        ///< frames scheduled earlier are not timed
   std::uint64_t maxQueuedBytes = 16u << 20;  ///< per connection, open loop
   std::uint64_t seed = 1;
 

@@ -25,10 +25,14 @@ Rates ratesOf(const LoadResult& r) {
           static_cast<double>(r.totals.framesEchoed) / d};
 }
 
-double micros(std::uint64_t ns) { return static_cast<double>(ns) / 1e3; }
+double micros(std::uint64_t ns) {
+  return static_cast<double>(ns) / 1e3;
+}
 
 // Rounded to 0.001 µs so the JSON stays readable.
-double roundedMicros(std::uint64_t ns) { return std::round(micros(ns) * 1000.0) / 1000.0; }
+double roundedMicros(std::uint64_t ns) {
+  return std::round(micros(ns) * 1000.0) / 1000.0;
+}
 
 nlohmann::ordered_json optionsJson(const LoadgenOptions& o) {
   nlohmann::ordered_json j;
@@ -51,6 +55,7 @@ nlohmann::ordered_json optionsJson(const LoadgenOptions& o) {
   j["max_errors"] = o.maxErrors;
   j["connect_timeout_s"] = o.connectTimeoutS;
   j["drain_timeout_s"] = o.drainTimeoutS;
+  j["warmup_s"] = o.warmupS;
   j["seed"] = o.seed;
   return j;
 }
@@ -74,15 +79,15 @@ nlohmann::ordered_json resultJson(const LoadgenOptions& o, const LoadResult& r) 
   const LoadTotals& t = r.totals;
   Rates rates = ratesOf(r);
   nlohmann::ordered_json j;
-  j["connections"] = {{"requested", o.connections},
-                      {"opened", t.connectionsOpened},
-                      {"failed", t.connectionsFailed},
-                      {"aborted", t.connectionsAborted},
-                      {"not_started", o.connections - std::min<std::uint64_t>(
-                                                          o.connections, t.connectionsOpened +
-                                                                             t.connectionsFailed +
-                                                                             t.connectionsAborted)},
-                      {"source_retries", t.sourceRetries}};
+  j["connections"] = {
+      {"requested", o.connections},
+      {"opened", t.connectionsOpened},
+      {"failed", t.connectionsFailed},
+      {"aborted", t.connectionsAborted},
+      {"not_started", o.connections - std::min<std::uint64_t>(
+                                          o.connections, t.connectionsOpened + t.connectionsFailed +
+                                                             t.connectionsAborted)},
+      {"source_retries", t.sourceRetries}};
   j["frames"] = {{"sent", t.framesSent}, {"echoed", t.framesEchoed}};
   j["bytes"] = {{"sent", t.bytesSent}, {"echoed", t.bytesEchoed}};
   j["duration_s"] = r.durationS;
@@ -121,20 +126,21 @@ void printSummary(std::FILE* out, const LoadgenOptions& o, const LoadResult& r) 
   fmt::print(out, "uvframe-loadgen {}: {}\n", kVersion, describeRun(o));
   fmt::print(out, "  {:<16}{:.3f} s{}\n", "duration", r.durationS,
              r.interrupted ? " (interrupted)" : "");
-  fmt::print(out, "  {:<16}opened {}, failed {}, aborted {}\n", "connections",
-             t.connectionsOpened, t.connectionsFailed, t.connectionsAborted);
-  fmt::print(out, "  {:<16}{}  ({:.0f} frames/s)\n", "frames sent", t.framesSent,
-             rates.framesPerS);
+  fmt::print(out, "  {:<16}opened {}, failed {}, aborted {}\n", "connections", t.connectionsOpened,
+             t.connectionsFailed, t.connectionsAborted);
+  fmt::print(out, "  {:<16}{}  ({:.0f} frames/s)\n", "frames sent", t.framesSent, rates.framesPerS);
   fmt::print(out, "  {:<16}{}  ({:.2f} MB/s, headers included)\n", "bytes sent", t.bytesSent,
              rates.mbPerS);
   if (o.echo) {
     const LatencyHistogram& h = r.latencies;
     fmt::print(out, "  {:<16}{}  ({:.0f} frames/s), {} bytes\n", "frames echoed", t.framesEchoed,
                rates.echoedPerS, t.bytesEchoed);
-    fmt::print(out, "  {:<16}p50 {:.1f}  p90 {:.1f}  p99 {:.1f}  p99.9 {:.1f}  p99.99 {:.1f}  max {:.1f}\n",
-               "latency (us)", micros(h.valueAtPercentile(50)), micros(h.valueAtPercentile(90)),
-               micros(h.valueAtPercentile(99)), micros(h.valueAtPercentile(99.9)),
-               micros(h.valueAtPercentile(99.99)), micros(h.maxNs()));
+    fmt::print(
+        out,
+        "  {:<16}p50 {:.1f}  p90 {:.1f}  p99 {:.1f}  p99.9 {:.1f}  p99.99 {:.1f}  max {:.1f}\n",
+        "latency (us)", micros(h.valueAtPercentile(50)), micros(h.valueAtPercentile(90)),
+        micros(h.valueAtPercentile(99)), micros(h.valueAtPercentile(99.9)),
+        micros(h.valueAtPercentile(99.99)), micros(h.maxNs()));
   }
   std::string errors;
   for (std::size_t i = 0; i < kErrorKindCount; ++i) {
@@ -169,15 +175,15 @@ std::string histogramText(const LoadgenOptions& o, const LoadResult& r) {
                       "1/(1-Percentile)");
   for (const auto& row : h.distribution()) {
     double fraction = row.percentile / 100.0;
-    std::string inverse =
-        fraction < 1.0 ? fmt::format("{:14.2f}", 1.0 / (1.0 - fraction)) : std::string("           inf");
+    std::string inverse = fraction < 1.0 ? fmt::format("{:14.2f}", 1.0 / (1.0 - fraction))
+                                         : std::string("           inf");
     text += fmt::format("{:15.3f} {:12.6f} {:12} {}\n", micros(row.valueNs), fraction,
                         row.countAtOrBelow, inverse);
   }
   text += fmt::format("#[Mean    = {:12.3f}, StdDeviation   = {:12.3f}]\n", h.meanNs() / 1e3,
                       h.stddevNs() / 1e3);
-  text += fmt::format("#[Max     = {:12.3f}, Total count    = {:12}]\n", micros(h.maxNs()),
-                      h.count());
+  text +=
+      fmt::format("#[Max     = {:12.3f}, Total count    = {:12}]\n", micros(h.maxNs()), h.count());
   return text;
 }
 

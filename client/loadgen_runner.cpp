@@ -10,7 +10,8 @@ LoadRunner::LoadRunner(LoadPlan plan) : plan_(std::move(plan)) {
   const LoadgenOptions& o = *plan_.options;
   unsigned loops = o.threads;
   std::vector<std::vector<std::uint64_t>> ids(loops);
-  for (std::uint64_t id = 0; id < o.connections; ++id) ids[id % loops].push_back(id);
+  for (std::uint64_t id = 0; id < o.connections; ++id)
+    ids[id % loops].push_back(id);
   for (unsigned i = 0; i < loops; ++i) {
     counters_.push_back(std::make_unique<LoadCounters>());
     published_.push_back(std::make_unique<PublishedHistogram>());
@@ -20,7 +21,8 @@ LoadRunner::LoadRunner(LoadPlan plan) : plan_(std::move(plan)) {
 }
 
 LoadRunner::~LoadRunner() {
-  for (auto& client : clients_) client->requestStop(true);
+  for (auto& client : clients_)
+    client->requestStop(true);
   for (auto& t : threads_) {
     if (t.joinable()) t.join();
   }
@@ -49,9 +51,10 @@ void LoadRunner::startHandles() {
 void LoadRunner::closeHandles() {
   if (handlesClosed_) return;
   handlesClosed_ = true;
-  for (auto* h : {reinterpret_cast<uv_handle_t*>(&sigint_), reinterpret_cast<uv_handle_t*>(&sigterm_),
-                  reinterpret_cast<uv_handle_t*>(&progressTimer_),
-                  reinterpret_cast<uv_handle_t*>(&finishedAsync_)}) {
+  for (auto* h :
+       {reinterpret_cast<uv_handle_t*>(&sigint_), reinterpret_cast<uv_handle_t*>(&sigterm_),
+        reinterpret_cast<uv_handle_t*>(&progressTimer_),
+        reinterpret_cast<uv_handle_t*>(&finishedAsync_)}) {
     if (h->loop != nullptr && !uv_is_closing(h)) uv_close(h, nullptr);
   }
 }
@@ -60,8 +63,9 @@ LoadResult LoadRunner::run() {
   startHandles();
   const LoadgenOptions& o = *plan_.options;
   plan_.startNs = uv_hrtime();
-  plan_.deadlineNs = o.durationS > 0 ? plan_.startNs + static_cast<std::uint64_t>(o.durationS * 1e9)
-                                     : 0;
+  plan_.deadlineNs =
+      o.durationS > 0 ? plan_.startNs + static_cast<std::uint64_t>(o.durationS * 1e9) : 0;
+  plan_.latencyFromNs = plan_.startNs + static_cast<std::uint64_t>(o.warmupS * 1e9);
   lastProgressNs_ = plan_.startNs;
   for (auto& client : clients_) {
     LoadClient* c = client.get();
@@ -76,14 +80,15 @@ LoadResult LoadRunner::run() {
     });
   }
   uv_run(loop_.get(), UV_RUN_DEFAULT);
-  for (auto& t : threads_) t.join();
+  for (auto& t : threads_)
+    t.join();
 
   LoadResult result;
   result.totals = totals();
   result.latencies = mergedLatencies();
   result.interrupted = signalsSeen_ > 0;
-  std::uint64_t endNs = result.totals.lastActivityNs > plan_.startNs ? result.totals.lastActivityNs
-                                                                      : uv_hrtime();
+  std::uint64_t endNs =
+      result.totals.lastActivityNs > plan_.startNs ? result.totals.lastActivityNs : uv_hrtime();
   result.durationS = static_cast<double>(endNs - plan_.startNs) / 1e9;
   return result;
 }
@@ -97,13 +102,16 @@ void LoadRunner::onLoopFinished(uv_async_t* async) noexcept {
 void LoadRunner::onSignal(uv_signal_t* handle, int signum) noexcept {
   auto* self = ownerOf<LoadRunner>(handle);
   bool hard = ++self->signalsSeen_ > 1;
-  std::fprintf(stderr, "[loadgen] %s: %s\n", signum == SIGINT ? "SIGINT" : "SIGTERM",
-               hard ? "closing every connection now"
-                    : "stopping, draining (signal again to close at once)");
-  for (auto& client : self->clients_) client->requestStop(hard);
+  std::fprintf(
+      stderr, "[loadgen] %s: %s\n", signum == SIGINT ? "SIGINT" : "SIGTERM",
+      hard ? "closing every connection now" : "stopping, draining (signal again to close at once)");
+  for (auto& client : self->clients_)
+    client->requestStop(hard);
 }
 
-void LoadRunner::onProgress(uv_timer_t* timer) noexcept { ownerOf<LoadRunner>(timer)->printProgress(); }
+void LoadRunner::onProgress(uv_timer_t* timer) noexcept {
+  ownerOf<LoadRunner>(timer)->printProgress();
+}
 
 void LoadRunner::printProgress() {
   std::uint64_t nowNs = uv_hrtime();
@@ -137,7 +145,8 @@ void LoadRunner::printProgress() {
 
 LoadTotals LoadRunner::totals() const {
   LoadTotals t;
-  for (const auto& c : counters_) t.add(*c);
+  for (const auto& c : counters_)
+    t.add(*c);
   return t;
 }
 

@@ -26,7 +26,7 @@ namespace uvframe {
 struct LoadResult {
   LoadTotals totals;
   LatencyHistogram latencies;  ///< µs-accurate samples in ns (with --echo)
-  double durationS = 0;        ///< start of the run to the last frame sent or echoed
+  double durationS = 0;        ///< start to the last frame sent, echoed or read by the server
   bool interrupted = false;    ///< stopped by SIGINT/SIGTERM
 };
 

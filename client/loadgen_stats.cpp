@@ -4,40 +4,53 @@
 #include <uv.h>
 
 #include <algorithm>
+#include <array>
 
 namespace uvframe {
 
+namespace {
+
+// Indexed by ErrorKind; the names of the summary and the JSON.
+constexpr std::array<std::string_view, kErrorKindCount> kErrorKindNames = {
+    "connect_refused",
+    "connect_timeout",
+    "connect_reset",
+    "connect_addr_not_avail",
+    "connect_no_descriptors",
+    "connect_other",
+    "reset",
+    "read_error",
+    "write_error",
+    "closed_by_peer",
+    "echo_mismatch",
+    "echo_missing",
+    "echo_extra",
+    "echo_too_large",
+    "unexpected_data",
+};
+
+}  // namespace
+
 std::string_view errorKindName(ErrorKind kind) {
-  switch (kind) {
-    case ErrorKind::kConnectRefused: return "connect_refused";
-    case ErrorKind::kConnectTimeout: return "connect_timeout";
-    case ErrorKind::kConnectReset: return "connect_reset";
-    case ErrorKind::kConnectAddrNotAvail: return "connect_addr_not_avail";
-    case ErrorKind::kConnectNoDescriptors: return "connect_no_descriptors";
-    case ErrorKind::kConnectOther: return "connect_other";
-    case ErrorKind::kReset: return "reset";
-    case ErrorKind::kReadError: return "read_error";
-    case ErrorKind::kWriteError: return "write_error";
-    case ErrorKind::kClosedByPeer: return "closed_by_peer";
-    case ErrorKind::kEchoMismatch: return "echo_mismatch";
-    case ErrorKind::kEchoMissing: return "echo_missing";
-    case ErrorKind::kEchoExtra: return "echo_extra";
-    case ErrorKind::kEchoTooLarge: return "echo_too_large";
-    case ErrorKind::kUnexpectedData: return "unexpected_data";
-    case ErrorKind::kCount: break;
-  }
-  return "unknown";
+  auto i = static_cast<std::size_t>(kind);
+  return i < kErrorKindNames.size() ? kErrorKindNames[i] : "unknown";
 }
 
 ErrorKind connectErrorKind(int uvStatus) {
   switch (uvStatus) {
-    case UV_ECONNREFUSED: return ErrorKind::kConnectRefused;
-    case UV_ETIMEDOUT: return ErrorKind::kConnectTimeout;
-    case UV_ECONNRESET: return ErrorKind::kConnectReset;
-    case UV_EADDRNOTAVAIL: return ErrorKind::kConnectAddrNotAvail;
+    case UV_ECONNREFUSED:
+      return ErrorKind::kConnectRefused;
+    case UV_ETIMEDOUT:
+      return ErrorKind::kConnectTimeout;
+    case UV_ECONNRESET:
+      return ErrorKind::kConnectReset;
+    case UV_EADDRNOTAVAIL:
+      return ErrorKind::kConnectAddrNotAvail;
     case UV_EMFILE:
-    case UV_ENFILE: return ErrorKind::kConnectNoDescriptors;
-    default: return ErrorKind::kConnectOther;
+    case UV_ENFILE:
+      return ErrorKind::kConnectNoDescriptors;
+    default:
+      return ErrorKind::kConnectOther;
   }
 }
 
@@ -54,12 +67,14 @@ void LoadTotals::add(const LoadCounters& c) {
   framesEchoed += get(c.framesEchoed);
   bytesEchoed += get(c.bytesEchoed);
   lastActivityNs = std::max(lastActivityNs, get(c.lastActivityNs));
-  for (std::size_t i = 0; i < kErrorKindCount; ++i) errors[i] += get(c.errors[i]);
+  for (std::size_t i = 0; i < kErrorKindCount; ++i)
+    errors[i] += get(c.errors[i]);
 }
 
 std::uint64_t LoadTotals::totalErrors() const {
   std::uint64_t sum = 0;
-  for (auto e : errors) sum += e;
+  for (auto e : errors)
+    sum += e;
   return sum;
 }
 

@@ -18,11 +18,11 @@
 namespace uvframe {
 
 enum class ErrorKind : std::uint8_t {
-  kConnectRefused,       ///< ECONNREFUSED: nothing listens
-  kConnectTimeout,       ///< no answer within --connect-timeout (or ETIMEDOUT)
-  kConnectReset,         ///< ECONNRESET while connecting
-  kConnectAddrNotAvail,  ///< EADDRNOTAVAIL: out of ephemeral ports
-  kConnectNoDescriptors, ///< EMFILE/ENFILE: out of file descriptors
+  kConnectRefused,        ///< ECONNREFUSED: nothing listens
+  kConnectTimeout,        ///< no answer within --connect-timeout (or ETIMEDOUT)
+  kConnectReset,          ///< ECONNRESET while connecting
+  kConnectAddrNotAvail,   ///< EADDRNOTAVAIL: out of ephemeral ports
+  kConnectNoDescriptors,  ///< EMFILE/ENFILE: out of file descriptors
   kConnectOther,
   kReset,           ///< an open connection was reset
   kReadError,       ///< another read failure

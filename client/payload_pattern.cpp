@@ -16,7 +16,8 @@ constexpr std::string_view kFiller =
 }  // namespace
 
 PayloadPattern::PayloadPattern(std::uint32_t maxSizeBytes) : filler_(maxSizeBytes, ' ') {
-  for (std::size_t i = 0; i < filler_.size(); ++i) filler_[i] = kFiller[i % kFiller.size()];
+  for (std::size_t i = 0; i < filler_.size(); ++i)
+    filler_[i] = kFiller[i % kFiller.size()];
 }
 
 std::size_t PayloadPattern::writePrefix(std::uint64_t connId, std::uint64_t seq, char* out) {
@@ -48,8 +49,8 @@ bool PayloadPattern::matches(std::span<const std::byte> payload, std::uint64_t c
   std::size_t prefixBytes = std::min<std::size_t>(writePrefix(connId, seq, prefix), sizeBytes);
   const char* bytes = reinterpret_cast<const char*>(payload.data());
   return std::memcmp(bytes, prefix, prefixBytes) == 0 &&
-         std::memcmp(bytes + prefixBytes, filler_.data() + prefixBytes,
-                     sizeBytes - prefixBytes) == 0;
+         std::memcmp(bytes + prefixBytes, filler_.data() + prefixBytes, sizeBytes - prefixBytes) ==
+             0;
 }
 
 }  // namespace uvframe

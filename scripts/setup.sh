@@ -10,10 +10,10 @@ packages=(
   libuv1-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   googletest libgtest-dev libbenchmark-dev
   clang libclang-rt-dev clang-format   # libFuzzer targets and formatting
-  python3 procps iproute2
+  python3 python3-matplotlib procps iproute2   # scripts, latency and RSS plots
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(python3-matplotlib linux-perf valgrind)
+  packages+=(linux-perf valgrind)
 fi
 
 missing=()

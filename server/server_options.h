@@ -33,7 +33,7 @@ struct ServerOptions {
   std::size_t maxInputMemoryBytes = std::size_t{256} << 20;
   std::size_t readBufferBytes = 64 * 1024;
   std::size_t echoHighWaterBytes = std::size_t{1} << 20;
-  int listenBacklog = 1024;
+  int listenBacklog = 4096;  ///< the kernel caps it at net.core.somaxconn
 };
 
 /// Each worker's share of --max-input-memory (0: unlimited), never below what

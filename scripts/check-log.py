@@ -1,0 +1,303 @@
+#!/usr/bin/env python3
+"""check-log.py: proves from a uvframe-server log that a load generator run
+lost nothing: every frame logged exactly once and, per connection, in order.
+
+uvframe-loadgen payloads start "conn=<id> seq=<n> ", so each logged message
+names its frame. For every (peer, conn) stream the script counts frames,
+gaps (sequence numbers never seen), duplicates and out-of-order frames, checks
+each peer's message count against the "frames=N" of its disconnect line, and
+with --json RUN.json checks the total against what the load generator says it
+sent (and, for --frames-per-connection runs, each stream's length).
+
+    check-log.py SERVER_LOG [--json RUN.json]      completeness report
+    check-log.py SERVER_LOG --peer 127.0.0.1:55244  one connection's story
+
+Exit status: 0 when everything is complete, 1 on any gap, duplicate,
+reordering or count mismatch (or, with --peer, when the peer is not in the
+log), 2 on bad arguments or an unreadable file.
+"""
+
+import argparse
+import collections
+import json
+import re
+import sys
+
+# The message tag comes right after spdlog's prefix: "[tcp/127.0.0.1:55244] "
+# or "[tcp/[::1]:55244] "; the first tag on the line is the real one.
+MESSAGE_RE = re.compile(r"\[tcp/(\[[0-9A-Fa-f:.]+\]:\d+|[0-9.]+:\d+)\] ?(.*)$")
+CONNECTED_RE = re.compile(r"\[tcp server\] client connected: ip=([^,\s]+), port=(\d+)")
+DISCONNECTED_RE = re.compile(
+    r"\[tcp server\] client disconnected: ip=([^,\s]+), port=(\d+)(?: \((.*)\))?")
+LISTENING_RE = re.compile(r"\[tcp server\] listening on ")
+STATS_RE = re.compile(r"\[tcp server\] stats: (.*)$")
+PAYLOAD_RE = re.compile(r"conn=(\d+) seq=(\d+)(?: |$)")
+MAX_PROBLEM_LINES = 20
+
+
+def peer_key(ip, port):
+    """'127.0.0.1:55244' or '[::1]:55244', as the message tags write it."""
+    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
+
+
+def parse_pairs(text):
+    """'reason=peer closed, frames=4' -> {'reason': 'peer closed', 'frames': '4'}."""
+    pairs = {}
+    for part in text.split(", "):
+        key, sep, value = part.partition("=")
+        if sep:
+            pairs[key.strip()] = value.strip()
+    return pairs
+
+
+class Stream:
+    """The frames of one load generator connection as one peer delivered them."""
+
+    __slots__ = ("count", "max_seq", "seen", "duplicates", "out_of_order")
+
+    def __init__(self):
+        self.count = 0
+        self.max_seq = -1
+        self.seen = bytearray()  # one bit per sequence number
+        self.duplicates = 0
+        self.out_of_order = 0
+
+    def add(self, seq):
+        self.count += 1
+        byte, bit = divmod(seq, 8)
+        if byte >= len(self.seen):
+            self.seen.extend(bytes(max(byte + 1 - len(self.seen), len(self.seen))))
+        if self.seen[byte] & (1 << bit):
+            self.duplicates += 1
+            return
+        self.seen[byte] |= 1 << bit
+        if seq < self.max_seq:
+            self.out_of_order += 1
+        self.max_seq = max(self.max_seq, seq)
+
+    def distinct(self):
+        return self.count - self.duplicates
+
+    def gaps(self):
+        return self.max_seq + 1 - self.distinct()
+
+
+class PeerLog:
+    """What the log says about one peer address."""
+
+    __slots__ = ("messages", "connected", "disconnected", "summary")
+
+    def __init__(self):
+        self.messages = 0
+        self.connected = 0
+        self.disconnected = 0
+        self.summary = None  # the pairs of the last disconnect line
+
+
+class LogScan:
+    def __init__(self):
+        self.streams = {}  # (peer, conn id) -> Stream
+        self.peers = {}  # peer -> PeerLog
+        self.other_messages = 0
+        self.server_starts = 0
+        self.last_stats = None
+
+    def peer(self, key):
+        log = self.peers.get(key)
+        if log is None:
+            log = self.peers[key] = PeerLog()
+        return log
+
+    def feed(self, line):
+        m = MESSAGE_RE.search(line)
+        if m:
+            peer = m.group(1)
+            self.peer(peer).messages += 1
+            p = PAYLOAD_RE.match(m.group(2))
+            if p is None:
+                self.other_messages += 1
+                return
+            key = (peer, int(p.group(1)))
+            stream = self.streams.get(key)
+            if stream is None:
+                stream = self.streams[key] = Stream()
+            stream.add(int(p.group(2)))
+            return
+        if "[tcp server]" not in line:
+            return
+        if (m := CONNECTED_RE.search(line)):
+            self.peer(peer_key(m.group(1), m.group(2))).connected += 1
+        elif (m := DISCONNECTED_RE.search(line)):
+            log = self.peer(peer_key(m.group(1), m.group(2)))
+            log.disconnected += 1
+            log.summary = parse_pairs(m.group(3) or "")
+        elif LISTENING_RE.search(line):
+            self.server_starts += 1
+        elif (m := STATS_RE.search(line)):
+            self.last_stats = parse_pairs(m.group(1))
+
+
+def read_lines(path):
+    with open(path, "r", encoding="utf-8", errors="replace") as f:
+        for line in f:
+            yield line.rstrip("\n")
+
+
+def load_run(path):
+    with open(path, "r", encoding="utf-8") as f:
+        run = json.load(f)
+    return run
+
+
+def check_streams(scan, run, problems):
+    """Per-stream and per-peer checks; appends problem lines, returns totals."""
+    totals = {"frames": 0, "gaps": 0, "duplicates": 0, "out_of_order": 0, "short": 0}
+    per_conn = 0
+    options = (run or {}).get("options", {})
+    if run and run.get("connections", {}).get("failed", 0) == 0 and not run.get("interrupted"):
+        per_conn = int(options.get("frames_per_connection", 0) or 0)
+    for (peer, conn), s in sorted(scan.streams.items(), key=lambda kv: kv[0][1]):
+        totals["frames"] += s.count
+        totals["gaps"] += s.gaps()
+        totals["duplicates"] += s.duplicates
+        totals["out_of_order"] += s.out_of_order
+        bad = s.gaps() or s.duplicates or s.out_of_order
+        short = per_conn and s.distinct() != per_conn
+        if short:
+            totals["short"] += 1
+        if bad or short:
+            problems.append(
+                f"peer {peer} conn={conn}: {s.count} frames, seq 0..{s.max_seq}, "
+                f"{s.gaps()} gaps, {s.duplicates} duplicates, {s.out_of_order} out of order"
+                + (f", expected {per_conn} frames" if short else ""))
+    for peer, log in sorted(scan.peers.items()):
+        if log.summary and "frames" in log.summary:
+            server_frames = int(log.summary["frames"])
+            if server_frames != log.messages:
+                problems.append(f"peer {peer}: server counted frames={server_frames} "
+                                f"but logged {log.messages} messages")
+    return totals
+
+
+def report(scan, run, path):
+    problems = []
+    t = check_streams(scan, run, problems)
+    conn_ids = {conn for (_, conn) in scan.streams}
+    print(f"check-log: {path}")
+    print(f"  peers {len(scan.peers)}, load connections {len(conn_ids)}, "
+          f"loadgen frames {t['frames']}, other messages {scan.other_messages}")
+    print(f"  gaps {t['gaps']}, duplicates {t['duplicates']}, out of order {t['out_of_order']}")
+    if scan.last_stats and "frames" in scan.last_stats and scan.server_starts == 1:
+        logged = sum(p.messages for p in scan.peers.values())
+        server_frames = int(scan.last_stats["frames"])
+        print(f"  server stats frames={server_frames}, logged messages {logged}")
+        if server_frames != logged:
+            problems.append(f"the server counted {server_frames} frames but logged {logged}")
+    if run is not None:
+        sent = int(run.get("frames", {}).get("sent", -1))
+        verdict = "match" if sent == t["frames"] else "MISMATCH"
+        print(f"  loadgen sent {sent} frames (from --json): {verdict}")
+        if sent != t["frames"]:
+            problems.append(f"the load generator sent {sent} frames, the log has {t['frames']}")
+    for line in problems[:MAX_PROBLEM_LINES]:
+        print(f"  problem: {line}")
+    if len(problems) > MAX_PROBLEM_LINES:
+        print(f"  ... and {len(problems) - MAX_PROBLEM_LINES} more problems")
+    print("FAILED" if problems else "OK")
+    return 1 if problems else 0
+
+
+def normalize_peer(text):
+    m = re.fullmatch(r"\[?([0-9A-Fa-f:.]+?)\]?:(\d+)", text.strip())
+    if not m:
+        return None
+    return peer_key(m.group(1), m.group(2))
+
+
+class FrameLines:
+    """Frame lines between two connection lines: all of them, or the first
+    and last three with a count of those in between."""
+
+    def __init__(self, show_all):
+        self.show_all = show_all
+        self.head, self.tail, self.hidden = [], collections.deque(maxlen=3), 0
+
+    def add(self, line):
+        if self.show_all or len(self.head) < 3:
+            self.head.append(line)
+            return
+        if len(self.tail) == self.tail.maxlen:
+            self.hidden += 1
+        self.tail.append(line)
+
+    def flush(self):
+        for line in self.head:
+            print(line)
+        if self.hidden:
+            print(f"  ... {self.hidden} more frames ...")
+        for line in self.tail:
+            print(line)
+        self.head, self.hidden = [], 0
+        self.tail.clear()
+
+
+def story(path, peer, show_all):
+    """Prints what the log says about one peer, in log order: its connect
+    line, its frames, its disconnect line (with the reason), then a summary."""
+    frames = FrameLines(show_all)
+    streams = {}
+    found = False
+    for line in read_lines(path):
+        m = MESSAGE_RE.search(line)
+        if m:
+            if m.group(1) != peer:
+                continue
+            found = True
+            frames.add(line)
+            p = PAYLOAD_RE.match(m.group(2))
+            if p:
+                streams.setdefault(int(p.group(1)), Stream()).add(int(p.group(2)))
+            continue
+        c = CONNECTED_RE.search(line) or DISCONNECTED_RE.search(line)
+        if c and peer_key(c.group(1), c.group(2)) == peer:
+            found = True
+            frames.flush()
+            print(line)
+    frames.flush()
+    if not found:
+        print(f"check-log: no line about {peer} in {path}", file=sys.stderr)
+        return 1
+    for conn, s in sorted(streams.items()):
+        print(f"summary: conn={conn}: {s.count} frames, seq 0..{s.max_seq}, {s.gaps()} gaps, "
+              f"{s.duplicates} duplicates, {s.out_of_order} out of order")
+    return 0
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(
+        description="Check a uvframe-server log for lost, duplicated or reordered "
+                    "uvframe-loadgen frames.")
+    parser.add_argument("log", help="the server's log file (--log-file)")
+    parser.add_argument("--json", help="the load generator's --json file, to compare totals")
+    parser.add_argument("--peer", help="print the story of one connection, e.g. 127.0.0.1:55244")
+    parser.add_argument("--all-frames", action="store_true",
+                        help="with --peer, print every frame line, not only the first and last")
+    args = parser.parse_args(argv)
+    try:
+        if args.peer:
+            peer = normalize_peer(args.peer)
+            if peer is None:
+                parser.error(f"--peer: '{args.peer}' is not HOST:PORT")
+            return story(args.log, peer, args.all_frames)
+        run = load_run(args.json) if args.json else None
+        scan = LogScan()
+        for line in read_lines(args.log):
+            scan.feed(line)
+    except (OSError, ValueError) as e:
+        print(f"check-log: error: {e}", file=sys.stderr)
+        return 2
+    return report(scan, run, args.log)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
