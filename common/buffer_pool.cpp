@@ -14,6 +14,10 @@ BufferPool::~BufferPool() {
   for (std::byte* chunk : freeChunks_) {
     ::operator delete(chunk);
   }
+  for (auto& list : freeSmall_) {
+    for (std::byte* small : list)
+      ::operator delete(small);
+  }
 }
 
 BufferBlock BufferPool::acquire(std::size_t minBytes) {
@@ -40,14 +44,38 @@ BufferBlock BufferPool::acquire(std::size_t minBytes) {
   return {data, size};
 }
 
+namespace {
+
+// Index of the small class of exactly this size, or -1.
+int smallClassOf(std::size_t size) {
+  for (int i = 0; i < 2; ++i) {
+    if (BufferPool::kSmallClassBytes[i] == size) return i;
+  }
+  return -1;
+}
+
+}  // namespace
+
 BufferBlock BufferPool::acquireSmall(std::size_t bytes) {
   std::size_t size = (bytes + 63) / 64 * 64;
-  if (size == 0) size = 64;
+  for (std::size_t classBytes : kSmallClassBytes) {
+    if (bytes <= classBytes) {
+      size = classBytes;
+      break;
+    }
+  }
   if (size >= chunkBytes_) return acquire(size);
   if (budgetBytes_ != 0 && bytesLent_ + size > budgetBytes_) return {};
-  auto* data = static_cast<std::byte*>(::operator new(size, std::nothrow));
-  if (data == nullptr) return {};
-  ++heapAllocations_;
+  std::byte* data = nullptr;
+  int cls = smallClassOf(size);
+  if (cls >= 0 && !freeSmall_[cls].empty()) {
+    data = freeSmall_[cls].back();
+    freeSmall_[cls].pop_back();
+  } else {
+    data = static_cast<std::byte*>(::operator new(size, std::nothrow));
+    if (data == nullptr) return {};
+    ++heapAllocations_;
+  }
   bytesLent_ += size;
   return {data, size};
 }
@@ -59,6 +87,9 @@ void BufferPool::release(BufferBlock block) {
   bytesLent_ -= block.capacity;
   if (block.capacity == chunkBytes_ && freeChunks_.size() < maxCachedChunks_) {
     freeChunks_.push_back(block.data);
+  } else if (int cls = smallClassOf(block.capacity);
+             cls >= 0 && freeSmall_[cls].size() * block.capacity < kMaxCachedSmallBytes) {
+    freeSmall_[cls].push_back(block.data);
   } else {
     ::operator delete(block.data);
   }

@@ -9,6 +9,11 @@
 // larger block (a frame bigger than one chunk, kept whole for --echo) comes
 // from the heap and goes back to it.
 //
+// A partial frame of a few bytes left at the end of a read is parked in a
+// small block (256 B or 4 KiB, recycled too) so its chunk can go back at once:
+// under load, every connection ends most reads mid-frame, and 10,000 of them
+// would otherwise hold 640 MiB of chunks for a few dozen bytes each.
+//
 // The budget (--max-input-memory, split across workers) caps the bytes lent
 // out at once. When it is spent, acquire() fails and the connection stops
 // reading until some other connection returns its storage.
@@ -40,8 +45,15 @@ class BufferPool {
   /// A block of at least minBytes (a standard chunk when minBytes fits one),
   /// or an empty block when the budget cannot cover it.
   BufferBlock acquire(std::size_t minBytes);
-  /// A block of exactly bytes (rounded up to 64), from the heap, for parking
-  /// a stalled peer's few bytes; empty when the budget cannot cover it.
+  /// Sizes of the small blocks that hold a parked partial frame, each
+  /// recycled through a free list of its own. kSmallBlockBytes is the
+  /// largest: the server parks the tail of a read only up to that size.
+  static constexpr std::size_t kSmallClassBytes[] = {256, 4096};
+  static constexpr std::size_t kSmallBlockBytes = 4096;
+
+  /// A block for parking a partial frame of bytes: a recycled small block of
+  /// the smallest class that fits, else exactly bytes rounded up to 64, from
+  /// the heap. Empty when the budget cannot cover it.
   BufferBlock acquireSmall(std::size_t bytes);
   /// Gives a block back; it may be cached for the next acquire().
   void release(BufferBlock block);
@@ -60,6 +72,8 @@ class BufferPool {
   std::size_t bytesLent_ = 0;
   std::size_t heapAllocations_ = 0;
   std::vector<std::byte*> freeChunks_;
+  std::vector<std::byte*> freeSmall_[2];  ///< one list per kSmallClassBytes entry
+  static constexpr std::size_t kMaxCachedSmallBytes = std::size_t{4} << 20;
 };
 
 }  // namespace uvframe

@@ -53,6 +53,10 @@ bool RingBuffer::shrinkToFit(std::size_t maxBytes) {
   if (!block_ || n == 0 || n > maxBytes || block_.capacity < pool_->chunkBytes()) return false;
   BufferBlock small = pool_->acquireSmall(n);
   if (!small) return false;
+  if (small.capacity >= block_.capacity) {
+    pool_->release(small);  // nothing to gain
+    return false;
+  }
   std::memcpy(small.data, block_.data + readIndex_, n);
   bytesMoved_ += n;
   pool_->release(block_);

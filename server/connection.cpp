@@ -154,11 +154,11 @@ void Connection::onAlloc(uv_handle_t* handle, std::size_t, uv_buf_t* buf) noexce
   *buf = uv_buf_init(reinterpret_cast<char*>(room.data()), static_cast<unsigned>(room.size()));
 }
 
-void Connection::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t*) noexcept {
-  ownerOf<Connection>(stream)->handleRead(nread);
+void Connection::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept {
+  ownerOf<Connection>(stream)->handleRead(nread, buf->len);
 }
 
-void Connection::handleRead(ssize_t nread) {
+void Connection::handleRead(ssize_t nread, std::size_t offeredBytes) {
   if (nread > 0) {
     ring_.commit(static_cast<std::size_t>(nread));
     bytes_ += static_cast<std::uint64_t>(nread);
@@ -168,6 +168,14 @@ void Connection::handleRead(ssize_t nread) {
       skim(static_cast<std::size_t>(nread));
     } else {
       processFrames();
+    }
+    // The socket is drained (the read did not fill the room offered) and
+    // only a few bytes of the next frame are left: park them so the chunk
+    // goes back to the pool until the peer sends more.
+    if (static_cast<std::size_t>(nread) < offeredBytes && !isClosing() &&
+        ring_.readableBytes() <= BufferPool::kSmallBlockBytes &&
+        ring_.shrinkToFit(BufferPool::kSmallBlockBytes)) {
+      worker_.onMemoryReleased();
     }
     return;
   }
@@ -461,7 +469,7 @@ void Connection::drainAndClose() {
       if (room.empty()) break;
       ssize_t n = ::recv(fd, room.data(), room.size(), 0);
       if (n <= 0) break;
-      handleRead(static_cast<ssize_t>(n));
+      handleRead(static_cast<ssize_t>(n), room.size());
     }
   }
 #endif

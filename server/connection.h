@@ -96,7 +96,7 @@ class Connection {
   static void onWrite(uv_write_t* req, int status) noexcept;
   static void onClose(uv_handle_t* handle) noexcept;
 
-  void handleRead(ssize_t nread);
+  void handleRead(ssize_t nread, std::size_t offeredBytes);
   void handleWriteDone(std::size_t bytes, int status);
   void processFrames();
   void startSkimming(std::uint32_t payloadBytes);

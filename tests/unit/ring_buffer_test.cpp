@@ -240,8 +240,8 @@ TEST(RingBuffer, ShrinkToFitParksTheStalledBytesInASmallBlock) {
   EXPECT_EQ(pool.bytesLent(), 4096u);
   ASSERT_TRUE(ring.shrinkToFit(1024));
   EXPECT_EQ(textOf(ring.readable()), "3456789");
-  EXPECT_EQ(ring.capacity(), 64u);
-  EXPECT_EQ(pool.bytesLent(), 64u);
+  EXPECT_EQ(ring.capacity(), BufferPool::kSmallClassBytes[0]);
+  EXPECT_EQ(pool.bytesLent(), BufferPool::kSmallClassBytes[0]);
   EXPECT_EQ(pool.cachedChunks(), 1u);
   // Nothing more to gain: already small.
   EXPECT_FALSE(ring.shrinkToFit(1024));
@@ -269,17 +269,48 @@ TEST(RingBuffer, ParkedRingTakesAFullChunkWhenBytesArriveAgain) {
 
 TEST(RingBuffer, ParkedRingUsesItsOwnRoomWhenTheBudgetIsSpent) {
   // Budget: the parked block plus nothing else.
-  BufferPool pool(4096, 4096 + 64);
+  BufferPool pool(4096, 4096 + BufferPool::kSmallClassBytes[0]);
   RingBuffer parked(pool);
   put(parked, "abc");
   RingBuffer hog(pool);
   ASSERT_TRUE(parked.shrinkToFit(1024));
   put(hog, "hog");  // takes the only chunk
   std::span<std::byte> room = parked.prepareWrite();
-  EXPECT_EQ(room.size(), 61u) << "the small block's free tail";
+  EXPECT_EQ(room.size(), BufferPool::kSmallClassBytes[0] - 3) << "the small block's free tail";
   EXPECT_EQ(textOf(parked.readable()), "abc");
   // A frame that cannot fit in the small block must wait for memory.
-  EXPECT_TRUE(parked.prepareWrite(200).empty());
+  EXPECT_TRUE(parked.prepareWrite(1000).empty());
+}
+
+TEST(RingBuffer, ParkedBytesTakeTheSmallestClassThatFits) {
+  BufferPool pool(65536, 0);
+  RingBuffer ring(pool);
+  put(ring, std::string(1000, 'm'));
+  ASSERT_TRUE(ring.shrinkToFit(BufferPool::kSmallBlockBytes));
+  EXPECT_EQ(ring.capacity(), BufferPool::kSmallClassBytes[1]);
+  EXPECT_EQ(textOf(ring.readable()), std::string(1000, 'm'));
+}
+
+TEST(RingBuffer, ParkingAndUnparkingIsAllocationFreeOnceWarm) {
+  BufferPool pool(4096, 0);
+  RingBuffer ring(pool);
+  for (int round = 0; round < 3; ++round) {
+    put(ring, "tail");
+    ASSERT_TRUE(ring.shrinkToFit(BufferPool::kSmallBlockBytes));
+    ring.prepareWrite();
+    ring.consume(4);
+    ring.releaseIfEmpty();
+  }
+  std::size_t warm = pool.heapAllocations();
+  for (int round = 0; round < 100; ++round) {
+    put(ring, "tail");
+    ASSERT_TRUE(ring.shrinkToFit(BufferPool::kSmallBlockBytes));
+    ring.prepareWrite();
+    ring.consume(4);
+    ring.releaseIfEmpty();
+  }
+  EXPECT_EQ(pool.heapAllocations(), warm);
+  EXPECT_EQ(pool.bytesLent(), 0u);
 }
 
 }  // namespace
