@@ -20,8 +20,11 @@
 #include <string_view>
 
 #include "payload_renderer.h"
+#include "test_bytes.h"
 
 namespace {
+
+using uvframe::test::unescape;
 
 constexpr std::size_t kMaxLimits = 64;
 constexpr std::string_view kNoteStart = " \xE2\x80\xA6(+";
@@ -54,47 +57,6 @@ bool isSafeUtf8(std::string_view text) {
     i += len;
   }
   return true;
-}
-
-void appendUtf8(unsigned cp, std::string& out) {
-  if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-  } else {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-  }
-  out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-}
-
-// Undoes appendEscapedUtf8; traps on an escape it does not know.
-std::string unescape(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '\\') {
-      out.push_back(text[i]);
-      continue;
-    }
-    check(i + 1 < text.size());
-    char kind = text[++i];
-    if (kind == 'x' || kind == 'u') {
-      std::size_t digits = kind == 'x' ? 2 : 4;
-      check(i + digits < text.size());
-      unsigned value = 0;
-      auto [end, ec] =
-          std::from_chars(text.data() + i + 1, text.data() + i + 1 + digits, value, 16);
-      check(ec == std::errc() && end == text.data() + i + 1 + digits);
-      if (kind == 'x') {
-        out.push_back(static_cast<char>(value));
-      } else {
-        appendUtf8(value, out);
-      }
-      i += digits;
-    } else {
-      check(kind == 'n' || kind == 'r' || kind == 't' || kind == '\\');
-      out.push_back(kind == 'n' ? '\n' : kind == 'r' ? '\r' : kind == 't' ? '\t' : '\\');
-    }
-  }
-  return out;
 }
 
 // Splits off a trailing " …(+K bytes)" note; returns K, or 0 without a note.

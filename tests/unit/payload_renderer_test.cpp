@@ -19,6 +19,7 @@ namespace {
 
 using test::asBytes;
 using test::isValidUtf8;
+using test::unescape;
 
 constexpr std::string_view kHelloKo = "안녕하세요";  // 15 bytes of UTF-8
 constexpr std::string_view kHelloKoCp949 = "\xBE\xC8\xB3\xE7\xC7\xCF\xBC\xBC\xBF\xE4";
@@ -219,45 +220,6 @@ bool hasNoControlBytes(std::string_view text) {
     if (b < 0x20 || b == 0x7F) return false;
   }
   return true;
-}
-
-void appendUtf8(unsigned cp, std::string& out) {
-  if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-  } else {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-  }
-  out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-}
-
-// Undoes appendEscapedUtf8. Because a backslash is always escaped, every
-// backslash in the output starts an escape, so this is unambiguous.
-std::string unescape(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '\\') {
-      out.push_back(text[i]);
-      continue;
-    }
-    char kind = text.at(i + 1);
-    unsigned value = 0;
-    if (kind == 'x' || kind == 'u') {
-      std::size_t digits = kind == 'x' ? 2 : 4;
-      std::string_view hex = text.substr(i + 2, digits);
-      std::from_chars(hex.data(), hex.data() + hex.size(), value, 16);
-      if (kind == 'x') {
-        out.push_back(static_cast<char>(value));
-      } else {
-        appendUtf8(value, out);
-      }
-      i += 1 + digits;
-      continue;
-    }
-    out.push_back(kind == 'n' ? '\n' : kind == 'r' ? '\r' : kind == 't' ? '\t' : kind);
-    ++i;
-  }
-  return out;
 }
 
 // Random bytes that often look like text: ASCII, controls, UTF-8 leads and

@@ -2,6 +2,7 @@
 // small UTF-8 validator for the rendering properties.
 #pragma once
 
+#include <charconv>
 #include <cstddef>
 #include <span>
 #include <string>
@@ -59,6 +60,46 @@ inline bool isValidUtf8(std::string_view text) {
     i += len;
   }
   return true;
+}
+
+// Appends code point cp (below U+10000) as UTF-8.
+inline void appendUtf8(unsigned cp, std::string& out) {
+  if (cp < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+  } else {
+    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+  }
+  out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+}
+
+// Undoes appendEscapedUtf8. Because a backslash is always escaped, every
+// backslash in the output starts an escape, so this is unambiguous.
+inline std::string unescape(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '\\') {
+      out.push_back(text[i]);
+      continue;
+    }
+    char kind = text.at(i + 1);  // throws on a dangling backslash
+    unsigned value = 0;
+    if (kind == 'x' || kind == 'u') {
+      std::size_t digits = kind == 'x' ? 2 : 4;
+      std::string_view hex = text.substr(i + 2, digits);
+      std::from_chars(hex.data(), hex.data() + hex.size(), value, 16);
+      if (kind == 'x') {
+        out.push_back(static_cast<char>(value));
+      } else {
+        appendUtf8(value, out);
+      }
+      i += 1 + digits;
+      continue;
+    }
+    out.push_back(kind == 'n' ? '\n' : kind == 'r' ? '\r' : kind == 't' ? '\t' : kind);
+    ++i;
+  }
+  return out;
 }
 
 }  // namespace uvframe::test
