@@ -14,6 +14,7 @@
 
 #include <uv.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <deque>
@@ -22,6 +23,7 @@
 #include <queue>
 #include <vector>
 
+#include "frame_batch_writer.h"
 #include "latency_histogram.h"
 #include "load_connection.h"
 #include "loadgen_options.h"
@@ -43,12 +45,37 @@ struct LoadPlan {
   std::uint64_t framePeriodNs = 0;        ///< open loop, per connection; 0: closed loop
 };
 
+/// The bytes of a WriteBatch. Unlike std::vector<char> it grows without
+/// zero-filling: every byte is written before it is sent.
+class BatchBytes {
+ public:
+  /// Makes size() bytes; when that grows the capacity, the old contents are
+  /// dropped. Returns data().
+  char* resize(std::size_t bytes) {
+    if (bytes > capacity_) {
+      capacity_ = std::max(bytes, 2 * capacity_);
+      data_ = std::make_unique_for_overwrite<char[]>(capacity_);
+    }
+    size_ = bytes;
+    return data_.get();
+  }
+  char* data() { return data_.get(); }
+  std::size_t size() const { return size_; }
+  std::size_t capacity() const { return capacity_; }
+
+ private:
+  std::unique_ptr<char[]> data_;
+  std::size_t size_ = 0;
+  std::size_t capacity_ = 0;
+};
+
 /// One write of one or more whole frames; recycled by its LoadClient.
 struct WriteBatch {
   uv_write_t req{};
   LoadConnection* conn = nullptr;
   std::uint64_t frames = 0;
-  std::vector<char> bytes;
+  BatchBytes bytes;
+  FrameRunLayout layout;  ///< what bytes holds, for the next run to reuse
 };
 
 /// Owns a loop, its timers and its connections. run() on the loop's thread;

@@ -3,12 +3,12 @@
 
 #ifndef _WIN32
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #endif
 
 #include <algorithm>
 #include <cassert>
-#include <cstring>
 
 #include "load_client.h"
 
@@ -18,6 +18,27 @@ namespace {
 // A batch holds at least one frame and otherwise stops growing here, so one
 // write never pins much memory however deep the pipeline is.
 constexpr std::size_t kMaxBatchBytes = 256 * 1024;
+
+// Closed loop: the most bytes the kernel holds unsent per connection. By
+// default it takes up to tcp_wmem's maximum (4 MiB) from a writer that never
+// pauses; 100 connections then park ~0.4 GB in send queues, which reach the
+// server cache-cold, and 10,000 connections that opened while others were
+// sending push the machine past tcp_mem, where the kernel drops segments and
+// connections stall in retransmission timeouts. The frames wait in the
+// connection's own write queue instead (--pipeline bounds it).
+constexpr int kMaxUnsentBytes = 64 * 1024;
+
+// Best effort: without it (not Linux, or an old kernel) the run only uses
+// more kernel memory.
+void limitUnsentBytes([[maybe_unused]] uv_tcp_t& tcp) {
+#if defined(TCP_NOTSENT_LOWAT)
+  uv_os_fd_t fd{};
+  if (uv_fileno(reinterpret_cast<uv_handle_t*>(&tcp), &fd) == 0) {
+    int bytes = kMaxUnsentBytes;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &bytes, sizeof bytes);
+  }
+#endif
+}
 
 std::uint64_t splitmix64(std::uint64_t& state) {
   std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
@@ -100,6 +121,7 @@ void LoadConnection::handleConnect(int status) {
   owner_.connectEnded();
   auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
   int rc = uv_tcp_nodelay(&tcp_, 1);
+  if (owner_.plan().framePeriodNs == 0) limitUnsentBytes(tcp_);
   if (rc == 0) rc = uv_read_start(stream, onAlloc, onRead);
   if (rc != 0) {
     // The socket is connected, so this attempt's connect has ended.
@@ -241,40 +263,66 @@ void LoadConnection::handleEcho(const uv_buf_t* buf, std::size_t bytes) {
   maybeShutdown();
 }
 
-std::uint32_t LoadConnection::nextSizeBytes() {
+std::uint32_t LoadConnection::nextSizeBytes(std::uint64_t& rngState) const {
   const LoadgenOptions& o = *owner_.plan().options;
   if (o.minSizeBytes == o.maxSizeBytes) return o.minSizeBytes;
   std::uint64_t span = std::uint64_t{o.maxSizeBytes} - o.minSizeBytes + 1;
-  return o.minSizeBytes + static_cast<std::uint32_t>(splitmix64(rngState_) % span);
+  return o.minSizeBytes + static_cast<std::uint32_t>(splitmix64(rngState) % span);
 }
 
-void LoadConnection::advanceSeq() {
-  ++nextSeq_;
+void LoadConnection::advanceSeq(std::uint64_t frames) {
+  nextSeq_ += frames;
   if (!settled_ && quotaReached()) {
     settled_ = true;
     owner_.connectionSettled(*this);
   }
 }
 
+std::uint64_t LoadConnection::fillBatch(WriteBatch& batch, std::uint64_t count,
+                                        std::uint64_t firstStartNs, std::uint64_t stepNs) {
+  const LoadgenOptions& o = *owner_.plan().options;
+  FrameBatchWriter writer(*owner_.plan().pattern, o.byteOrder);
+  std::uint64_t firstSeq = nextSeq_;
+  std::uint64_t frames = 0;
+  if (o.minSizeBytes == o.maxSizeBytes) {
+    // One size: the frames up to the first that reaches kMaxBatchBytes,
+    // written as one run.
+    std::size_t frameBytes = kFrameHeaderBytes + o.minSizeBytes;
+    frames = std::min<std::uint64_t>(count, (kMaxBatchBytes + frameBytes - 1) / frameBytes);
+    // A reusable layout is never shorter than frames, so the resize keeps
+    // its bytes.
+    writer.writeRun(id_, firstSeq, frames, o.minSizeBytes, batch.bytes.resize(frames * frameBytes),
+                    batch.layout);
+    if (echo_) {
+      for (std::uint64_t i = 0; i < frames; ++i)
+        echo_->expect(firstSeq + i, o.minSizeBytes, firstStartNs + i * stepNs);
+    }
+    return frames;
+  }
+  // Sizes drawn frame by frame: a first pass on a copy of the generator
+  // finds how many frames fit and their bytes, the second draws the same
+  // sizes again and writes the frames.
+  batch.layout = {};
+  std::uint64_t rngState = rngState_;
+  std::size_t totalBytes = 0;
+  for (; frames < count && (frames == 0 || totalBytes < kMaxBatchBytes); ++frames)
+    totalBytes += kFrameHeaderBytes + nextSizeBytes(rngState);
+  char* out = batch.bytes.resize(totalBytes);
+  for (std::uint64_t i = 0; i < frames; ++i) {
+    std::uint32_t size = nextSizeBytes(rngState_);
+    writer.writeFrame(id_, firstSeq + i, size, out);
+    out += kFrameHeaderBytes + size;
+    if (echo_) echo_->expect(firstSeq + i, size, firstStartNs + i * stepNs);
+  }
+  return frames;
+}
+
 void LoadConnection::writeFrames(std::uint64_t count, std::uint64_t firstStartNs,
                                  std::uint64_t stepNs) {
-  const LoadgenOptions& o = *owner_.plan().options;
   WriteBatch* batch = owner_.acquireBatch();
   batch->conn = this;
-  batch->frames = 0;
-  batch->bytes.clear();
-  for (std::uint64_t i = 0; i < count; ++i) {
-    if (i > 0 && batch->bytes.size() >= kMaxBatchBytes) break;
-    std::uint32_t size = nextSizeBytes();
-    std::size_t at = batch->bytes.size();
-    batch->bytes.resize(at + kFrameHeaderBytes + size);
-    auto header = encodeHeader(size, o.byteOrder);
-    std::memcpy(batch->bytes.data() + at, header.data(), header.size());
-    owner_.plan().pattern->write(id_, nextSeq_, size, batch->bytes.data() + at + kFrameHeaderBytes);
-    if (echo_) echo_->expect(nextSeq_, size, firstStartNs + i * stepNs);
-    ++batch->frames;
-    advanceSeq();
-  }
+  batch->frames = fillBatch(*batch, count, firstStartNs, stepNs);
+  advanceSeq(batch->frames);
   nextDueNs_ = firstStartNs + batch->frames * stepNs;
   batch->req.data = batch;
   uv_buf_t buf = uv_buf_init(batch->bytes.data(), static_cast<unsigned>(batch->bytes.size()));

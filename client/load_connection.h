@@ -8,9 +8,10 @@
 //              |       --source-address)
 //              `-> failed: closing -> closed  (counted by kind, never fatal)
 //
-// While open it writes frames in batches (one uv_write per batch of frames),
-// either to keep --pipeline frames in flight (closed loop) or when its
-// LoadClient's schedule says they are due (open loop). With --echo its
+// While open it writes frames in batches (one uv_write per batch of frames,
+// see FrameBatchWriter), either to keep --pipeline frames in flight (closed
+// loop, with at most 64 KiB unsent in the kernel: TCP_NOTSENT_LOWAT) or when
+// its LoadClient's schedule says they are due (open loop). With --echo its
 // EchoChecker checks every frame that comes back. When its work is done it
 // half-closes (uv_shutdown after the queued writes) and waits for the server
 // to close, so every frame it counted as sent has been read by the server.
@@ -86,8 +87,14 @@ class LoadConnection {
   /// Writes count frames in one batch; frame i is timed from
   /// firstStartNs + i * stepNs.
   void writeFrames(std::uint64_t count, std::uint64_t firstStartNs, std::uint64_t stepNs);
-  std::uint32_t nextSizeBytes();
-  void advanceSeq();
+  /// Writes up to count frames, from nextSeq_ on, into batch (its echo
+  /// expectations too) and returns how many: fewer once kMaxBatchBytes is
+  /// reached, never none.
+  std::uint64_t fillBatch(WriteBatch& batch, std::uint64_t count, std::uint64_t firstStartNs,
+                          std::uint64_t stepNs);
+  /// The next frame's payload size, drawn from rngState (--size MIN-MAX).
+  std::uint32_t nextSizeBytes(std::uint64_t& rngState) const;
+  void advanceSeq(std::uint64_t frames);
   /// Half-closes if the work is done and nothing is outstanding.
   void maybeShutdown();
 
