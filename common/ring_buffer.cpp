@@ -57,12 +57,7 @@ bool RingBuffer::shrinkToFit(std::size_t maxBytes) {
     pool_->release(small);  // nothing to gain
     return false;
   }
-  std::memcpy(small.data, block_.data + readIndex_, n);
-  bytesMoved_ += n;
-  pool_->release(block_);
-  block_ = small;
-  readIndex_ = 0;
-  writeIndex_ = n;
+  moveInto(small);
   return true;
 }
 
@@ -79,16 +74,20 @@ void RingBuffer::compact() {
 bool RingBuffer::grow(std::size_t minCapacity) {
   BufferBlock bigger = pool_->acquire(minCapacity);
   if (!bigger) return false;
+  moveInto(bigger);
+  return true;
+}
+
+void RingBuffer::moveInto(BufferBlock other) {
   std::size_t n = writeIndex_ - readIndex_;
   if (n > 0) {
-    std::memcpy(bigger.data, block_.data + readIndex_, n);
+    std::memcpy(other.data, block_.data + readIndex_, n);
     bytesMoved_ += n;
   }
   pool_->release(block_);
-  block_ = bigger;
+  block_ = other;
   readIndex_ = 0;
   writeIndex_ = n;
-  return true;
 }
 
 }  // namespace uvframe

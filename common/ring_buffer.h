@@ -87,6 +87,9 @@ class RingBuffer {
  private:
   void compact();
   bool grow(std::size_t minCapacity);
+  /// Copies the readable bytes to the start of other (which must hold them),
+  /// returns the current block to the pool and takes other in its place.
+  void moveInto(BufferBlock other);
 
   BufferPool* pool_;
   BufferBlock block_;

@@ -211,30 +211,22 @@ void Connection::processFrames() {
   const auto now = logMessages ? spdlog::log_clock::now() : spdlog::log_clock::time_point{};
   std::size_t offset = 0;
   std::uint64_t frames = 0;
-  while (true) {
-    DecodeResult r = decoder.decode(data.subspan(offset));
-    if (r.status == DecodeResult::Status::kFrame) {
-      if (logMessages) logFrame(r.payload, 0, now);
-      offset += r.consumedBytes;
-      ++frames;
-      continue;
-    }
-    if (r.status == DecodeResult::Status::kTooLarge) {
-      frames_ += frames;
-      bump(worker_.counters().frames, frames);
-      if (worker_.options().echo && offset > 0) sendEcho(data.first(offset));
-      ring_.consume(offset);
-      rejectOversizedFrame(r.payloadBytes, ring_.readable());
-      return;
-    }
-    pendingFrameBytes_ = r.frameBytes;
-    break;
+  DecodeResult r;
+  while ((r = decoder.decode(data.subspan(offset))).status == DecodeResult::Status::kFrame) {
+    if (logMessages) logFrame(r.payload, 0, now);
+    offset += r.consumedBytes;
+    ++frames;
   }
   frames_ += frames;
   bump(worker_.counters().frames, frames);
-  if (worker_.options().echo && offset > 0) sendEcho(data.first(offset));
-  ring_.consume(offset);
   const ServerOptions& o = worker_.options();
+  if (o.echo && offset > 0) sendEcho(data.first(offset));
+  ring_.consume(offset);
+  if (r.status == DecodeResult::Status::kTooLarge) {
+    rejectOversizedFrame(r.payloadBytes, ring_.readable());
+    return;
+  }
+  pendingFrameBytes_ = r.frameBytes;
   if (pendingFrameBytes_ > worker_.pool().chunkBytes() && !o.echo &&
       kFrameHeaderBytes + o.maxLoggedBytes <= worker_.pool().chunkBytes() / 2) {
     startSkimming(static_cast<std::uint32_t>(pendingFrameBytes_ - kFrameHeaderBytes));

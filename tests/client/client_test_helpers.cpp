@@ -3,7 +3,6 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -11,6 +10,8 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+
+#include "test_socket.h"
 
 #ifndef UVFRAME_PYTHON
 #error "UVFRAME_PYTHON must name the python3 interpreter"
@@ -51,18 +52,6 @@ int listenOnLoopback(std::uint16_t& port) {
   }
   port = ntohs(addr.sin_port);
   return fd;
-}
-
-bool waitReadable(int fd, std::chrono::steady_clock::time_point deadline) {
-  while (true) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return false;
-    pollfd p{fd, POLLIN, 0};
-    int rc = ::poll(&p, 1, static_cast<int>(left.count()));
-    if (rc > 0) return true;
-    if (rc == 0 || errno != EINTR) return false;
-  }
 }
 
 }  // namespace

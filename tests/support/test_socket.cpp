@@ -23,6 +23,18 @@ std::string frameBytes(std::string_view payload, ByteOrder order) {
   return out;
 }
 
+bool waitReadable(int fd, std::chrono::steady_clock::time_point deadline) {
+  while (true) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd, POLLIN, 0};
+    int rc = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (rc > 0) return true;
+    if (rc == 0 || errno != EINTR) return false;
+  }
+}
+
 TestSocket TestSocket::connect(const std::string& host, std::uint16_t port) {
   sockaddr_storage addr{};
   if (!parseNumericAddress(host, port, &addr, sizeof addr)) {
@@ -78,13 +90,7 @@ std::optional<std::string> TestSocket::recvExact(std::size_t n, std::chrono::mil
   std::size_t got = 0;
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (got < n) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return std::nullopt;
-    pollfd p{fd_, POLLIN, 0};
-    int rc = ::poll(&p, 1, static_cast<int>(left.count()));
-    if (rc < 0 && errno == EINTR) continue;
-    if (rc <= 0) return std::nullopt;
+    if (!waitReadable(fd_, deadline)) return std::nullopt;
     ssize_t r = ::recv(fd_, out.data() + got, n - got, 0);
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) return std::nullopt;
@@ -106,13 +112,7 @@ bool TestSocket::waitClosedByPeer(std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   char buf[4096];
   while (true) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return false;
-    pollfd p{fd_, POLLIN, 0};
-    int rc = ::poll(&p, 1, static_cast<int>(left.count()));
-    if (rc < 0 && errno == EINTR) continue;
-    if (rc == 0) return false;
+    if (!waitReadable(fd_, deadline)) return false;
     ssize_t r = ::recv(fd_, buf, sizeof buf, 0);
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) return true;

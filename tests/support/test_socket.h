@@ -16,6 +16,10 @@ namespace uvframe::test {
 /// The bytes of one frame: header in the given byte order, then payload.
 std::string frameBytes(std::string_view payload, ByteOrder order = ByteOrder::kLittle);
 
+/// Polls fd until it is readable (true) or the deadline passes, or poll
+/// fails (false); retries on EINTR.
+bool waitReadable(int fd, std::chrono::steady_clock::time_point deadline);
+
 /// One connected TCP socket (blocking). Closes on destruction.
 class TestSocket {
  public:

@@ -235,6 +235,22 @@ std::string randomBytes(std::mt19937& rng) {
   return s;
 }
 
+// The oracle the random tests trust, checked against RFC 3629's own examples
+// of what is and is not UTF-8.
+TEST(IsValidUtf8Oracle, AcceptsWellFormedAndRejectsIllFormedSequences) {
+  for (std::string_view good :
+       {"", "abc", "\xC2\x80", "\xDF\xBF", "\xE0\xA0\x80", "\xED\x9F\xBF", "\xEE\x80\x80",
+        "\xF0\x90\x80\x80", "\xF4\x8F\xBF\xBF", "\xEC\x95\x88\xEB\x85\x95"}) {
+    EXPECT_TRUE(isValidUtf8(good)) << testing::PrintToString(good);
+  }
+  for (std::string_view bad :
+       {"\x80", "\xBF", "\xC0\x80", "\xC1\xBF", "\xE0\x9F\xBF", "\xED\xA0\x80", "\xED\xBF\xBF",
+        "\xF0\x8F\xBF\xBF", "\xF4\x90\x80\x80", "\xF5\x80\x80\x80", "\xF8\x88\x80\x80\x80", "\xFF",
+        "\xC2", "\xE0\xA0", "\xC2\x41", "a\xEC\x95"}) {
+    EXPECT_FALSE(isValidUtf8(bad)) << testing::PrintToString(bad);
+  }
+}
+
 TEST(PayloadRenderer, RandomBytesGiveValidUtf8WithoutControlBytes) {
   std::mt19937 rng(20261125);
   PayloadRenderer utf8("utf-8", 1024), utf8Short("utf-8", 7);
