@@ -1,12 +1,26 @@
-// LogWriter: see log_writer.h for the design.
+// LogWriter: see log_writer.h for the design and the promises it keeps.
+//
+// Accounting: every submitted byte is owed to each destination that was on
+// when it was submitted (owedFile, owedConsole). A successful write pays it
+// off (bytesWritten); a dead console or abandon() turns what is owed into
+// lost bytes. So written + lost + pending always adds up, per destination,
+// and abandon() can count the loss at once even while the writer thread is
+// stuck inside write(2).
 #include "log_writer.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <deque>
+#include <mutex>
 #include <stdexcept>
+#include <utility>
+#include <vector>
 
 #ifdef _WIN32
 #include <io.h>
@@ -14,6 +28,7 @@
 #define UVFRAME_CLOSE _close
 #define UVFRAME_OPEN_FLAGS (_O_WRONLY | _O_CREAT | _O_APPEND | _O_BINARY)
 #else
+#include <poll.h>
 #include <unistd.h>
 #define UVFRAME_WRITE ::write
 #define UVFRAME_CLOSE ::close
@@ -23,6 +38,13 @@
 namespace uvframe {
 namespace {
 
+using Clock = std::chrono::steady_clock;
+constexpr std::chrono::milliseconds kFirstBackoff{20};
+constexpr std::chrono::milliseconds kMaxBackoff{500};
+// After abandon(), how long stopWithin() waits for a writer that is not stuck
+// in write(2) to notice (it only has to leave a condition or poll wait).
+constexpr std::chrono::milliseconds kAbandonGrace{100};
+
 int openLogFile(const std::string& path) {
 #ifdef _WIN32
   return _open(path.c_str(), UVFRAME_OPEN_FLAGS, _S_IREAD | _S_IWRITE);
@@ -31,217 +53,554 @@ int openLogFile(const std::string& path) {
 #endif
 }
 
-// Writes all of data to fd; returns 0 or the errno of the failure. written
-// (if given) grows by the bytes that did reach fd, also when a later write
-// fails, so a retry can resume there instead of repeating them.
-int writeAll(int fd, const char* data, std::size_t size, std::size_t* written = nullptr) {
-  while (size > 0) {
-    auto n = UVFRAME_WRITE(fd, data, static_cast<unsigned>(size > (1u << 30) ? (1u << 30) : size));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno;
-    }
-    if (n == 0) return EIO;
-    data += n;
-    size -= static_cast<std::size_t>(n);
-    if (written != nullptr) *written += static_cast<std::size_t>(n);
-  }
-  return 0;
-}
-
 std::string errnoText(int err) {
   return std::string(std::strerror(err));
 }
 
+// One write(2) of up to 1 GiB, repeated on EINTR: the bytes written (> 0), or
+// minus the errno of the failure.
+long writeSome(int fd, const char* data, std::size_t size) {
+  while (true) {
+    auto n = UVFRAME_WRITE(fd, data, static_cast<unsigned>(std::min<std::size_t>(size, 1u << 30)));
+    if (n > 0) return static_cast<long>(n);
+    if (n == 0) return -EIO;  // no progress and no reason: treat as an I/O error
+    if (errno != EINTR) return -errno;
+  }
+}
+
+// Where a file descriptor points: a reopen that lands on the very same file
+// at the very same size may go on with a cut line; any other file may not.
+struct FileSpot {
+  bool known = false;
+  std::uint64_t device = 0;
+  std::uint64_t inode = 0;
+  std::int64_t size = 0;
+  bool operator==(const FileSpot&) const = default;
+};
+
+FileSpot spotOf(int fd) {
+  FileSpot spot;
+#ifndef _WIN32
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+    spot = {true, static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino),
+            static_cast<std::int64_t>(st.st_size)};
+  }
+#else
+  (void)fd;
+#endif
+  return spot;
+}
+
+// Whether the next byte written to fd starts a line: true unless fd is a
+// regular file whose last byte is not '\n' (a cut line: an abandoned write,
+// or another writer's partial line). The descriptor is write-only, so the
+// byte is read through a second descriptor on path, checked to be the same
+// file; when that fails the answer is true (no stray empty line).
+bool fileEndsAtLineStart(int fd, const std::string& path) {
+#ifndef _WIN32
+  FileSpot spot = spotOf(fd);
+  if (!spot.known || spot.size == 0) return true;
+  int rd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (rd < 0) return true;
+  char last = '\n';
+  FileSpot readSpot = spotOf(rd);
+  if (readSpot.known && readSpot.device == spot.device && readSpot.inode == spot.inode &&
+      readSpot.size > 0) {
+    if (::pread(rd, &last, 1, static_cast<off_t>(readSpot.size - 1)) != 1) last = '\n';
+  }
+  ::close(rd);
+  return last == '\n';
+#else
+  (void)fd;
+  (void)path;
+  return true;
+#endif
+}
+
+void reportToStderr(const std::string& text) {
+  std::string line = "uvframe: " + text + "\n";
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  std::fflush(stderr);
+}
+
 }  // namespace
 
-LogWriter::LogWriter(Options options)
-    : options_(std::move(options)), consoleEnabled_(options_.console) {
-  if (!options_.filePath.empty()) {
-    fileFd_ = openLogFile(options_.filePath);
-    if (fileFd_ < 0) {
+/// Everything the writer thread touches, shared with it so that a thread
+/// left stuck in write(2) (and detached) never outlives what it uses.
+struct LogWriter::Core {
+  explicit Core(Options o);
+  ~Core();
+
+  // Producer and owner side (any thread).
+  Block acquire();
+  void submit(Block&& block);
+  void abandon();
+
+  // Writer thread.
+  void run();
+  void writeConsole(const Block& block);
+  bool waitConsoleWritable();
+  void consoleFailed(int err);
+  void writeFile(const Block& block);
+  int writeFileFrom(const Block& block, std::size_t& done);
+  bool takeReopenRequest();
+  void reopenFile(const Block* inFlight, std::size_t* done);
+  void noteFileFailure(int err);
+  void noteFileRecovered();
+  bool payOff(std::uint64_t Counters::*written, std::uint64_t& owed, std::size_t n);
+  bool isAbandoned() const;
+
+  const Options options;
+  const bool hasFile;
+  int fileFd = -1;
+  int wakeRead = -1;  // abandon() writes a byte to wakeWrite to end a console poll
+  int wakeWrite = -1;
+
+  // Writer thread only (and the constructor).
+  bool fileAtLineStart = true;  // the file's last byte is '\n', or it is empty
+  bool failing = false;
+  Clock::time_point failingSince{};
+  Clock::time_point lastReport{};
+
+  mutable std::mutex mutex;
+  std::condition_variable workReady;  // the writer waits: blocks, reopen, stop, abandon
+  std::condition_variable blockFree;  // producers wait in acquire()
+  std::condition_variable progress;   // drain() and stopWithin() wait
+  std::deque<Block> queue;
+  std::vector<Block> freeBlocks;
+  std::size_t blocksCreated = 0;
+  std::uint64_t submitted = 0;
+  std::uint64_t completed = 0;
+  std::uint64_t owedFile = 0;
+  std::uint64_t owedConsole = 0;
+  bool consoleOn;
+  bool reopenRequested = false;
+  bool stopping = false;
+  bool abandoned = false;
+  bool finished = false;
+  Counters counters;
+};
+
+LogWriter::Core::Core(Options o)
+    : options(std::move(o)), hasFile(!options.filePath.empty()), consoleOn(options.console) {
+  if (hasFile) {
+    fileFd = openLogFile(options.filePath);
+    if (fileFd < 0) {
       int err = errno;
-      throw std::runtime_error("cannot open log file '" + options_.filePath +
+      throw std::runtime_error("cannot open log file '" + options.filePath +
                                "': " + errnoText(err));
     }
+    fileAtLineStart = fileEndsAtLineStart(fileFd, options.filePath);
   }
-  thread_ = std::thread([this] { run(); });
+#ifndef _WIN32
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) == 0) {
+    wakeRead = fds[0];
+    wakeWrite = fds[1];
+  }
+#endif
 }
 
-LogWriter::~LogWriter() {
-  stop();
-  if (fileFd_ >= 0) UVFRAME_CLOSE(fileFd_);
+LogWriter::Core::~Core() {
+  if (fileFd >= 0) UVFRAME_CLOSE(fileFd);
+  if (wakeRead >= 0) UVFRAME_CLOSE(wakeRead);
+  if (wakeWrite >= 0) UVFRAME_CLOSE(wakeWrite);
 }
 
-LogWriter::Block LogWriter::acquire() {
-  std::unique_lock lock(mutex_);
-  if (freeBlocks_.empty() && blocksCreated_ < options_.maxBlocks) {
-    ++blocksCreated_;
-    lock.unlock();
-    Block block;
-    block.reserve(options_.blockBytes);
+LogWriter::Block LogWriter::Core::acquire() {
+  std::unique_lock lock(mutex);
+  if (freeBlocks.empty() && blocksCreated < options.maxBlocks)
+    ++blocksCreated;
+  else
+    blockFree.wait(lock, [this] { return !freeBlocks.empty() || abandoned || finished; });
+  if (!freeBlocks.empty()) {
+    Block block = std::move(freeBlocks.back());
+    freeBlocks.pop_back();
     return block;
   }
-  blockFree_.wait(lock, [this] { return !freeBlocks_.empty(); });
-  Block block = std::move(freeBlocks_.back());
-  freeBlocks_.pop_back();
+  // A new block, or (after abandon() or stop()) one beyond maxBlocks: a
+  // producer must never wait for a writer that has given up or ended.
+  lock.unlock();
+  Block block;
+  block.reserve(options.blockBytes);
   return block;
 }
 
-void LogWriter::submit(Block&& block) {
-  std::lock_guard lock(mutex_);
-  if (block.size() == 0 || stopped_) {
+void LogWriter::Core::submit(Block&& block) {
+  std::lock_guard lock(mutex);
+  const std::size_t size = block.size();
+  if (size > 0 && !abandoned && !finished) {
+    if (hasFile) owedFile += size;
+    // A console that failed for good misses this block: count it now.
+    if (consoleOn) {
+      owedConsole += size;
+    } else if (options.console) {
+      counters.consoleBytesLost += size;
+    }
+    workReady.notify_one();
+    if (queue.empty() || queue.back().size() + size > options.blockBytes) {
+      queue.push_back(std::move(block));
+      ++submitted;
+      return;
+    }
+    // The writer is behind (a failing file, a slow console): append to the
+    // last queued block instead, so the queue holds maxBlocks full blocks of
+    // lines before the producers wait, not maxBlocks timer flushes of a few
+    // lines each. Blocks hold whole lines, so the order and the lines stay.
+    queue.back().append(block.data(), block.data() + size);
+  } else if (size > 0) {
+    // Nobody will write it: count it for each destination it was meant for.
+    if (hasFile) counters.fileBytesLost += size;
+    if (options.console) counters.consoleBytesLost += size;
+  }
+  // Recycle; blocks allocated beyond maxBlocks after abandon() are freed.
+  if (freeBlocks.size() < options.maxBlocks) {
     block.clear();
-    freeBlocks_.push_back(std::move(block));
-    blockFree_.notify_one();
+    freeBlocks.push_back(std::move(block));
+  }
+  blockFree.notify_one();
+}
+
+void LogWriter::Core::abandon() {
+  {
+    std::lock_guard lock(mutex);
+    if (abandoned) return;
+    abandoned = true;
+    counters.fileBytesLost += owedFile;
+    counters.consoleBytesLost += owedConsole;
+    owedFile = owedConsole = 0;
+    completed += queue.size();
+    for (Block& block : queue) {
+      block.clear();
+      freeBlocks.push_back(std::move(block));
+    }
+    queue.clear();
+    workReady.notify_all();
+    blockFree.notify_all();
+    progress.notify_all();
+  }
+#ifndef _WIN32
+  // The writer may be polling a console that would block; end that wait.
+  if (wakeWrite >= 0) {
+    char byte = 1;
+    [[maybe_unused]] auto n = ::write(wakeWrite, &byte, 1);
+  }
+#endif
+}
+
+void LogWriter::Core::run() {
+  std::unique_lock lock(mutex);
+  while (true) {
+    workReady.wait(lock,
+                   [this] { return stopping || abandoned || reopenRequested || !queue.empty(); });
+    if (abandoned) break;
+    if (reopenRequested) {
+      reopenRequested = false;
+      lock.unlock();
+      reopenFile(nullptr, nullptr);
+      lock.lock();
+    }
+    if (queue.empty()) {
+      if (stopping) break;
+      continue;
+    }
+    Block block = std::move(queue.front());
+    queue.pop_front();
+    lock.unlock();
+    if (consoleOn && !isAbandoned()) writeConsole(block);
+    if (hasFile && !isAbandoned()) writeFile(block);
+    block.clear();
+    lock.lock();
+    freeBlocks.push_back(std::move(block));
+    ++completed;  // abandon() counted only the blocks still queued
+    blockFree.notify_one();
+    progress.notify_all();
+  }
+  finished = true;
+  progress.notify_all();
+  blockFree.notify_all();
+}
+
+// Pays off n bytes that reached a destination; false once abandoned (then
+// they were counted as lost already, and the owner may have reported that, so
+// the counters stay as they are and the writer stops).
+bool LogWriter::Core::payOff(std::uint64_t Counters::*written, std::uint64_t& owed, std::size_t n) {
+  std::lock_guard lock(mutex);
+  if (abandoned) return false;
+  counters.*written += n;
+  owed -= std::min<std::uint64_t>(owed, n);
+  return true;
+}
+
+bool LogWriter::Core::isAbandoned() const {
+  std::lock_guard lock(mutex);
+  return abandoned;
+}
+
+void LogWriter::Core::writeConsole(const Block& block) {
+  std::size_t done = 0;
+  while (done < block.size()) {
+    long n = writeSome(options.consoleFd, block.data() + done, block.size() - done);
+    if (n > 0) {
+      done += static_cast<std::size_t>(n);
+      if (!payOff(&Counters::consoleBytesWritten, owedConsole, static_cast<std::size_t>(n))) return;
+      continue;
+    }
+    int err = static_cast<int>(-n);
+#ifndef _WIN32
+    // A non-blocking stdout (a shell may hand us one) that is full: wait
+    // until it drains, as a blocking one would, instead of losing the bytes.
+    if (err == EAGAIN || err == EWOULDBLOCK) {
+      if (waitConsoleWritable()) continue;
+      return;  // abandoned
+    }
+#endif
+    consoleFailed(err);
     return;
   }
-  queue_.push_back(std::move(block));
-  ++submitted_;
-  workReady_.notify_one();
+}
+
+// Waits until the console can take bytes (true) or abandon() (false). A
+// poll error that is not EINTR switches the console off like a write error.
+bool LogWriter::Core::waitConsoleWritable() {
+#ifndef _WIN32
+  while (true) {
+    pollfd fds[2] = {{options.consoleFd, POLLOUT, 0}, {wakeRead, POLLIN, 0}};
+    int rc = ::poll(fds, wakeRead >= 0 ? 2 : 1, -1);
+    if (rc < 0 && errno == EINTR) continue;
+    if (rc < 0) {
+      consoleFailed(errno);
+      return false;
+    }
+    std::lock_guard lock(mutex);
+    if (abandoned) return false;
+    // POLLERR or POLLHUP: the next write reports the real error.
+    if (fds[0].revents != 0) return true;
+  }
+#else
+  return false;
+#endif
+}
+
+void LogWriter::Core::consoleFailed(int err) {
+  {
+    std::lock_guard lock(mutex);
+    consoleOn = false;
+    counters.consoleFailed = true;
+    counters.consoleBytesLost += owedConsole;
+    owedConsole = 0;
+  }
+  // A closed or broken standard output must not take the log file down with
+  // it: stop writing to the console, count what it misses, say so once.
+  reportToStderr("console output failed (" + errnoText(err) +
+                 "); logging to the console stops here, its bytes are counted as lost");
+}
+
+// Writes the block to the file, retrying a failure forever with backoff, so
+// a full disk delays the log instead of losing it (the queue fills, then the
+// producers wait). A retry resumes after the bytes that did reach the file,
+// so no line is written twice. Only abandon() ends the retries early.
+void LogWriter::Core::writeFile(const Block& block) {
+  std::size_t done = 0;
+  auto backoff = kFirstBackoff;
+  while (true) {
+    if (takeReopenRequest()) {
+      reopenFile(&block, &done);
+      backoff = kFirstBackoff;  // a new file deserves a prompt try
+    }
+    int err = writeFileFrom(block, done);
+    if (err < 0) return;  // abandoned
+    if (err == 0) {
+      if (failing) noteFileRecovered();
+      return;
+    }
+    noteFileFailure(err);
+    std::unique_lock lock(mutex);
+    // Not woken by stop(): a stopping writer still owes every byte.
+    workReady.wait_for(lock, backoff, [this] { return abandoned || reopenRequested; });
+    if (abandoned) return;
+    backoff = std::min(backoff * 2, kMaxBackoff);
+  }
+}
+
+// Writes block[done, size) to the file, advancing done; 0, an errno, or -1
+// once abandoned. A
+// block that would start after a cut line gets a '\n' first, so its first
+// line is never glued onto the cut one; going on with the cut line itself
+// (same file, after a failure) needs none.
+int LogWriter::Core::writeFileFrom(const Block& block, std::size_t& done) {
+  const bool continuingCutLine = done > 0 && block.data()[done - 1] != '\n';
+  if (!fileAtLineStart && !continuingCutLine) {
+    long n = writeSome(fileFd, "\n", 1);
+    if (n < 0) return static_cast<int>(-n);
+    fileAtLineStart = true;
+    std::lock_guard lock(mutex);
+    ++counters.bytesWritten;
+  }
+  while (done < block.size()) {
+    long n = writeSome(fileFd, block.data() + done, block.size() - done);
+    if (n < 0) return static_cast<int>(-n);
+    done += static_cast<std::size_t>(n);
+    fileAtLineStart = block.data()[done - 1] == '\n';
+    if (!payOff(&Counters::bytesWritten, owedFile, static_cast<std::size_t>(n))) return -1;
+  }
+  return 0;
+}
+
+bool LogWriter::Core::takeReopenRequest() {
+  std::lock_guard lock(mutex);
+  return std::exchange(reopenRequested, false);
+}
+
+// Reopens the log file by its path (logrotate renamed it, or an operator
+// fixed it). With a block in flight and cut mid-line (done bytes of it in the
+// old file): on the same file at the same size the line goes on; in any other
+// file it starts again from its beginning, so every line is whole in one file.
+void LogWriter::Core::reopenFile(const Block* inFlight, std::size_t* done) {
+  int fd = openLogFile(options.filePath);
+  if (fd < 0) {
+    std::string error = errnoText(errno);
+    reportToStderr("cannot reopen log file '" + options.filePath + "': " + error +
+                   "; still writing to the old one");
+    if (options.onReopened) options.onReopened(false, error);
+    return;
+  }
+  const FileSpot oldSpot = spotOf(fileFd);
+  const FileSpot newSpot = spotOf(fd);
+  UVFRAME_CLOSE(fileFd);
+  fileFd = fd;
+  fileAtLineStart = fileEndsAtLineStart(fileFd, options.filePath);
+  if (inFlight != nullptr && *done > 0 && inFlight->data()[*done - 1] != '\n' &&
+      !(oldSpot.known && oldSpot == newSpot)) {
+    std::size_t lineStart = *done;
+    while (lineStart > 0 && inFlight->data()[lineStart - 1] != '\n')
+      --lineStart;
+    std::lock_guard lock(mutex);
+    if (!abandoned) owedFile += *done - lineStart;  // owed again, to the new file
+    *done = lineStart;
+  }
+  if (options.onReopened) options.onReopened(true, std::string());
+}
+
+void LogWriter::Core::noteFileFailure(int err) {
+  std::uint64_t waiting = 0;
+  {
+    std::lock_guard lock(mutex);
+    ++counters.writeErrors;
+    counters.fileFailing = true;
+    waiting = owedFile;
+  }
+  auto now = Clock::now();
+  if (!failing) {
+    failing = true;
+    failingSince = lastReport = now;
+    reportToStderr("cannot write log file '" + options.filePath + "': " + errnoText(err) +
+                   " (retrying until it works; new log lines wait meanwhile)");
+  } else if (now - lastReport >= options.reportInterval) {
+    lastReport = now;
+    auto seconds = std::chrono::duration_cast<std::chrono::seconds>(now - failingSince).count();
+    reportToStderr("cannot write log file '" + options.filePath + "': " + errnoText(err) +
+                   " (still failing after " + std::to_string(seconds) + " s, " +
+                   std::to_string(waiting) + " bytes waiting)");
+  }
+}
+
+void LogWriter::Core::noteFileRecovered() {
+  failing = false;
+  std::uint64_t errors = 0;
+  {
+    std::lock_guard lock(mutex);
+    counters.fileFailing = false;
+    errors = counters.writeErrors;
+  }
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - failingSince).count();
+  reportToStderr("log file '" + options.filePath + "' is writable again after " +
+                 std::to_string(ms) + " ms (" + std::to_string(errors) +
+                 " failed write attempts so far; nothing lost)");
+}
+
+LogWriter::LogWriter(Options options)
+    : blockBytes_(options.blockBytes),
+      filePath_(options.filePath),
+      core_(std::make_shared<Core>(std::move(options))) {
+  // The thread holds its own reference: if it is ever detached while stuck,
+  // the state it uses stays alive until it returns.
+  thread_ = std::thread([core = core_] { core->run(); });
+}
+
+LogWriter::~LogWriter() {
+  if (!thread_.joinable()) return;
+  if (stopTimedOut_) {
+    thread_.detach();
+  } else {
+    stop();
+  }
+}
+
+LogWriter::Block LogWriter::acquire() {
+  return core_->acquire();
+}
+
+void LogWriter::submit(Block&& block) {
+  core_->submit(std::move(block));
 }
 
 void LogWriter::requestReopen() {
-  reopenRequested_.store(true);
-  std::lock_guard lock(mutex_);
-  workReady_.notify_one();
+  std::lock_guard lock(core_->mutex);
+  core_->reopenRequested = true;
+  core_->workReady.notify_one();
+}
+
+void LogWriter::abandon() {
+  core_->abandon();
 }
 
 void LogWriter::drain() {
-  std::unique_lock lock(mutex_);
-  std::uint64_t target = submitted_;
-  drained_.wait(lock, [&] { return completed_ >= target || stopped_; });
+  Core& c = *core_;
+  std::unique_lock lock(c.mutex);
+  std::uint64_t target = c.submitted;
+  c.progress.wait(lock, [&] { return c.completed >= target || c.finished || c.abandoned; });
 }
 
 void LogWriter::stop() {
   {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-    workReady_.notify_one();
+    std::lock_guard lock(core_->mutex);
+    core_->stopping = true;
+    core_->workReady.notify_one();
   }
-  if (thread_.joinable()) thread_.join();
+  if (thread_.joinable() && !stopTimedOut_) thread_.join();
+}
+
+bool LogWriter::stopWithin(std::chrono::milliseconds timeout) {
+  if (!thread_.joinable()) return !stopTimedOut_;
+  Core& c = *core_;
+  auto finishedBy = [&c](Clock::time_point deadline) {
+    std::unique_lock lock(c.mutex);
+    c.stopping = true;
+    c.workReady.notify_one();
+    return c.progress.wait_until(lock, deadline, [&c] { return c.finished; });
+  };
+  bool finished = finishedBy(Clock::now() + timeout);
+  if (!finished) {
+    abandon();
+    finished = finishedBy(Clock::now() + kAbandonGrace);
+  }
+  if (finished) {
+    thread_.join();
+  } else {
+    stopTimedOut_ = true;
+  }
+  return finished;
 }
 
 LogWriter::Counters LogWriter::counters() const {
-  std::lock_guard lock(mutex_);
-  return counters_;
-}
-
-void LogWriter::run() {
-  std::unique_lock lock(mutex_);
-  while (true) {
-    workReady_.wait(lock,
-                    [this] { return stopping_ || !queue_.empty() || reopenRequested_.load(); });
-    if (reopenRequested_.exchange(false)) {
-      lock.unlock();
-      reopenFile();
-      lock.lock();
-    }
-    if (queue_.empty()) {
-      if (stopping_) break;
-      continue;
-    }
-    Block block = std::move(queue_.front());
-    queue_.pop_front();
-    lock.unlock();
-    writeBlock(block);
-    block.clear();
-    lock.lock();
-    freeBlocks_.push_back(std::move(block));
-    ++completed_;
-    blockFree_.notify_one();
-    drained_.notify_all();
-  }
-  stopped_ = true;
-  drained_.notify_all();
-}
-
-void LogWriter::writeBlock(const Block& block) {
-  if (consoleEnabled_) {
-    int err = writeAll(1, block.data(), block.size());
-    if (err != 0) {
-      // A closed or broken standard output must not take the log file down
-      // with it: stop writing to the console and say so once.
-      consoleEnabled_ = false;
-      reportToStderr("console output failed (" + errnoText(err) +
-                     "); logging to the console stops here");
-    }
-  }
-  if (fileFd_ >= 0) {
-    std::size_t written = writeFileWithRetry(block.data(), block.size());
-    std::lock_guard lock(mutex_);
-    counters_.bytesWritten += written;
-    counters_.bytesLost += block.size() - written;
-  }
-}
-
-// Retries a failing file write with backoff for the retry window (the disk may
-// be freed, logrotate may finish), then gives up on this block. While the file
-// keeps failing, later blocks get one attempt each, so the server does not
-// stall for a window per block; the first success ends the failing state.
-// A retry resumes after the bytes that did get written (a disk can fill up in
-// the middle of a block), so no line is written twice. Returns the bytes of
-// the block that reached the file.
-std::size_t LogWriter::writeFileWithRetry(const char* data, std::size_t size) {
-  auto deadline = std::chrono::steady_clock::now() + options_.retryWindow;
-  auto backoff = std::chrono::milliseconds(20);
-  // Decided once per block: a block that finds the file already failing gets
-  // one attempt; only the first failing block waits out the retry window.
-  const bool failedBefore = failing_;
-  std::size_t written = 0;
-  while (true) {
-    int err = writeAll(fileFd_, data + written, size - written, &written);
-    if (err == 0) {
-      if (failing_) {
-        failing_ = false;
-        Counters c = counters();
-        reportToStderr("log file '" + options_.filePath + "' is writable again (" +
-                       std::to_string(c.bytesLost) + " bytes lost so far)");
-      }
-      return written;
-    }
-    {
-      std::lock_guard lock(mutex_);
-      ++counters_.writeErrors;
-    }
-    auto now = std::chrono::steady_clock::now();
-    if (!failing_ || now - lastReport_ > std::chrono::seconds(10)) {
-      Counters c = counters();
-      reportToStderr(
-          "cannot write log file '" + options_.filePath + "': " + errnoText(err) +
-          (failing_ ? " (still failing, " + std::to_string(c.bytesLost) + " bytes lost so far)"
-                    : " (retrying)"));
-      lastReport_ = now;
-    }
-    failing_ = true;
-    if (failedBefore || now >= deadline) return written;
-    {
-      std::unique_lock lock(mutex_);
-      // Wake early only to stop; a stopping writer gets one more attempt.
-      if (workReady_.wait_for(lock, backoff, [this] { return stopping_; })) {
-        deadline = now;
-      }
-    }
-    backoff = std::min(backoff * 2, std::chrono::milliseconds(500));
-  }
-}
-
-void LogWriter::reopenFile() {
-  if (options_.filePath.empty()) return;
-  int fd = openLogFile(options_.filePath);
-  if (fd < 0) {
-    reportToStderr("cannot reopen log file '" + options_.filePath + "': " + errnoText(errno) +
-                   "; still writing to the old one");
-    return;
-  }
-  if (fileFd_ >= 0) UVFRAME_CLOSE(fileFd_);
-  fileFd_ = fd;
-}
-
-void LogWriter::reportToStderr(const std::string& text) {
-  std::string line = "uvframe: " + text + "\n";
-  std::fwrite(line.data(), 1, line.size(), stderr);
-  std::fflush(stderr);
+  std::lock_guard lock(core_->mutex);
+  Counters c = core_->counters;
+  c.bytesLost = c.fileBytesLost + c.consoleBytesLost;
+  c.bytesPending = core_->owedFile + core_->owedConsole;
+  return c;
 }
 
 }  // namespace uvframe

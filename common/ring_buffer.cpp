@@ -8,7 +8,7 @@ namespace uvframe {
 
 std::span<std::byte> RingBuffer::prepareWrite(std::size_t frameBytes) {
   if (!block_) {
-    block_ = pool_->acquire(frameBytes);
+    block_ = pool_->acquire(frameBytes, 0, ownerId_);
     readIndex_ = writeIndex_ = 0;
     if (!block_) return {};
   }
@@ -29,7 +29,7 @@ std::span<std::byte> RingBuffer::prepareWrite(std::size_t frameBytes) {
   if (readIndex_ > 0 && (frameDoesNotFit || tail < kMinReadBytes)) {
     compact();
   }
-  return {block_.data + writeIndex_, block_.capacity - writeIndex_};
+  return {block_.data + writeIndex_, std::min(block_.capacity - writeIndex_, pool_->chunkBytes())};
 }
 
 void RingBuffer::consume(std::size_t n) {
@@ -51,13 +51,28 @@ void RingBuffer::releaseStorage() {
 bool RingBuffer::shrinkToFit(std::size_t maxBytes) {
   std::size_t n = readableBytes();
   if (!block_ || n == 0 || n > maxBytes || block_.capacity < pool_->chunkBytes()) return false;
-  BufferBlock small = pool_->acquireSmall(n);
+  BufferBlock small = pool_->acquireSmaller(n);
   if (!small) return false;
   if (small.capacity >= block_.capacity) {
     pool_->release(small);  // nothing to gain
     return false;
   }
   moveInto(small);
+  return true;
+}
+
+bool RingBuffer::giveBackSurplus() {
+  if (!block_) return false;
+  if (empty()) {
+    releaseStorage();
+    return true;
+  }
+  std::size_t n = readableBytes();
+  if (n <= BufferPool::kSmallBlockBytes) return shrinkToFit(BufferPool::kSmallBlockBytes);
+  if (block_.capacity <= pool_->chunkBytes() || n > pool_->chunkBytes()) return false;
+  BufferBlock chunk = pool_->acquireSmaller(n);
+  if (!chunk) return false;
+  moveInto(chunk);
   return true;
 }
 
@@ -72,7 +87,7 @@ void RingBuffer::compact() {
 }
 
 bool RingBuffer::grow(std::size_t minCapacity) {
-  BufferBlock bigger = pool_->acquire(minCapacity);
+  BufferBlock bigger = pool_->acquire(minCapacity, block_.capacity, ownerId_);
   if (!bigger) return false;
   moveInto(bigger);
   return true;

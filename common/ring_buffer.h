@@ -28,6 +28,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 
 #include "buffer_pool.h"
@@ -49,8 +50,10 @@ class RingBuffer {
 
   /// Makes room for a frame of frameBytes (header included) starting at the
   /// read position, borrowing, compacting or growing the block as needed, and
-  /// returns the writable span. frameBytes = 0 means "no frame size known
-  /// yet". Returns an empty span when the pool's budget is spent.
+  /// returns the writable span: at most one chunk, so a read into a grown
+  /// block is no bigger than any other read (fair turns, and what is left
+  /// after a frame always fits back in a chunk). frameBytes = 0 means "no
+  /// frame size known yet". Returns an empty span when the pool refuses.
   std::span<std::byte> prepareWrite(std::size_t frameBytes = 0);
   /// Marks n bytes of the span from prepareWrite() as received.
   void commit(std::size_t n) { writeIndex_ += n; }
@@ -80,6 +83,15 @@ class RingBuffer {
   /// The next prepareWrite() takes a full chunk again. Returns true if
   /// storage was given back.
   bool shrinkToFit(std::size_t maxBytes);
+  /// Gives back whatever the readable bytes do not need: nothing held when
+  /// empty, a small block for a short tail, one chunk for what fits in one
+  /// (a grown block whose big frame is done). Returns true if storage was
+  /// given back.
+  bool giveBackSurplus();
+
+  /// Who this ring belongs to, as the pool knows it (its growth token may be
+  /// promised to one owner).
+  void setOwnerId(std::uint64_t id) { ownerId_ = id; }
 
   /// Bytes moved by compactions since construction (for benchmarks).
   std::size_t bytesMoved() const { return bytesMoved_; }
@@ -96,6 +108,7 @@ class RingBuffer {
   std::size_t readIndex_ = 0;
   std::size_t writeIndex_ = 0;
   std::size_t bytesMoved_ = 0;
+  std::uint64_t ownerId_ = 0;
 };
 
 }  // namespace uvframe

@@ -1,23 +1,28 @@
-// Connection: one accepted TCP peer — its socket, its receive ring, and the
-// story the log tells about it (connected, every message, disconnected with
-// reason and totals).
+// Connection: one accepted TCP peer — its socket, its frame reassembler, its
+// echoes and timeouts, and the story the log tells about it (connected,
+// every message, disconnected with reason and totals).
 //
 // Read path (no copy, no allocation per frame in the steady state):
-//   libuv alloc_cb  -> RingBuffer::prepareWrite()   bytes land in the ring
-//   libuv read_cb   -> RingBuffer::commit(n)
-//                   -> FrameDecoder::decode() over the readable span
-//                   -> one log line per complete frame, rendered from the ring
-//                   -> --echo: the complete frames go back with one
-//                      uv_try_write straight from the ring; only what the
-//                      socket does not take at once is copied and queued
-//                   -> RingBuffer::consume(); storage back to the pool once empty
+//   libuv alloc_cb  -> FrameReassembler::prepareRead()   bytes land in the ring
+//   libuv read_cb   -> commit(n); next() for each complete frame
+//                   -> one log line per frame, rendered from the ring
+//                   -> --echo: the frames go back with one uv_try_write
+//                      straight from the ring; only what the socket does not
+//                      take at once is copied, queued and charged to the pool
+//                   -> endRead(): storage back to the pool once empty
 //
-// A frame larger than the receive chunk is not kept whole unless --echo needs
-// it: its header and the first --max-logged-bytes of payload stay in the ring
-// and the rest is skimmed off as it arrives (the log line shows only those
-// bytes anyway), so a 1 MiB frame costs one chunk, not 1 MiB.
-// A peer that stalls mid-frame for a second is parked: its few bytes move to
-// a block of their own size and the chunk goes back to the pool.
+// Fair turns: a connection reads at most one chunk per loop turn; past it the
+// alloc callback offers no room (the socket stays in epoll, so the next turn
+// reads it again after everyone else ready has had theirs).
+// Memory: every byte held for the peer is asked of the worker's BufferPool,
+// which holds the one memory rule (buffer_pool.h); a refused peer stops
+// reading and waits in line, a peer that finishes a read while others wait
+// gives back what it does not need.
+// Timeouts: one TimingWheel node per connection, armed for its earliest
+// deadline and re-checked lazily when it fires (connection_timeouts.cpp).
+// Half-close: a peer that shuts down its sending side still gets every queued
+// echo; the server shuts its own side down once they are written
+// (connection_echo.cpp).
 #pragma once
 
 #include <spdlog/common.h>
@@ -28,9 +33,9 @@
 #include <string>
 #include <string_view>
 
-#include "frame_codec.h"
+#include "frame_reassembler.h"
 #include "peer_address.h"
-#include "ring_buffer.h"
+#include "timing_wheel.h"
 
 namespace uvframe {
 
@@ -64,8 +69,12 @@ class Connection {
 
   uv_stream_t* stream() { return reinterpret_cast<uv_stream_t*>(&tcp_); }
   uv_handle_t* handle() { return reinterpret_cast<uv_handle_t*>(&tcp_); }
+  uv_tcp_t* tcp() { return &tcp_; }
   ConnId id() const { return id_; }
   bool isClosing() const { return uv_is_closing(reinterpret_cast<const uv_handle_t*>(&tcp_)); }
+  static Connection* fromTimer(TimingWheel::Node& node) {
+    return static_cast<Connection*>(node.data);
+  }
 
   /// After uv_accept: names the peer, logs the connected line and starts
   /// reading. Closes the connection (quietly) if the peer is already gone.
@@ -74,16 +83,21 @@ class Connection {
   void refuse();
   /// Logs the disconnected line (once) and closes the socket. Idempotent.
   void close(CloseReason reason);
-  /// Server shutdown: reads what the socket already holds, logs every
-  /// complete frame in it, then closes with reason "server shutdown".
-  void drainAndClose();
-  /// Closes the connection if it has been idle, or stuck mid-frame, too long.
-  void checkTimeouts(std::uint64_t nowMs);
-  /// Resumes reading after the memory budget stopped it.
+
+  /// Server shutdown, step 1: notes how many bytes the kernel holds for this
+  /// socket now (what the peer sent before the shutdown).
+  void noteBytesBeforeShutdown();
+  /// Step 2: reads at most those bytes and logs every complete frame in
+  /// them, until deadlineMs (uv_now). Returns the bytes it could not read
+  /// (0: all read). Does not close.
+  std::uint64_t drainUntil(std::uint64_t deadlineMs);
+
+  /// The wheel node came due: judges the timeouts, parks a stalled peer,
+  /// re-arms for the next deadline.
+  void handleTimer(std::uint64_t nowMs);
+  /// The pool woke this peer: read again.
   void resumeAfterMemoryWait();
-  /// Gives back the chunk of a peer that stalled mid-frame (see file
-  /// comment). Returns true if memory was released.
-  bool parkIfStalled(std::uint64_t nowMs);
+  bool waitingForMemory() const { return (paused_ & kPausedForMemory) != 0; }
 
   const PeerAddress& peer() const { return peer_; }
 
@@ -91,53 +105,68 @@ class Connection {
   enum PauseBits : std::uint8_t { kPausedForEcho = 1, kPausedForMemory = 2 };
   struct EchoWrite;
 
+
   static void onAlloc(uv_handle_t* handle, std::size_t suggested, uv_buf_t* buf) noexcept;
   static void onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept;
   static void onWrite(uv_write_t* req, int status) noexcept;
+  static void onShutdown(uv_shutdown_t* req, int status) noexcept;
   static void onClose(uv_handle_t* handle) noexcept;
 
+  std::span<std::byte> roomForRead();
   void handleRead(ssize_t nread, std::size_t offeredBytes);
-  void handleWriteDone(std::size_t bytes, int status);
-  void processFrames();
-  void startSkimming(std::uint32_t payloadBytes);
-  void skim(std::size_t newBytes);
+  void handleBytes(std::size_t n, std::size_t offeredBytes);
+  void handleReadEnd(ssize_t status);
+  void waitForMemory();
+  void giveBackWhileOthersWait(bool socketHasMore);
   /// Logs one message line (the caller checked the level).
   void logFrame(std::span<const std::byte> payload, std::size_t totalBytes,
                 spdlog::log_clock::time_point when);
-  void rejectOversizedFrame(std::uint32_t announcedBytes, std::span<const std::byte> sample);
-  void sendEcho(std::span<const std::byte> frames);
+  void rejectOversizedFrame(std::uint32_t announcedBytes);
+  void logDisconnected(CloseReason reason);
+  void countClose(CloseReason reason);
   void pause(std::uint8_t bit);
   void resume(std::uint8_t bit);
-  void releaseReadBuffer();
   void closeWithError(CloseReason reason, int status);
-  /// Bytes of the frame in progress received so far (header included).
-  std::size_t unfinishedBytes() const;
+
+  // connection_echo.cpp
+  void sendEcho(std::span<const std::byte> frames);
+  void handleWriteDone(std::size_t bytes, int status);
+  void handlePeerHalfClosed();
+  std::size_t echoBytesQueued() const { return queuedEchoBytes_; }
+
+  // connection_timeouts.cpp
+  std::uint64_t nextDeadlineMs() const;
+  void rearm();
+  bool judgeWriteTimeout(std::uint64_t nowMs);
+  bool judgeReadTimeouts(std::uint64_t nowMs);
+  std::uint64_t kernelBytesPending();
 
   uv_tcp_t tcp_;
+  uv_shutdown_t shutdownReq_;
   Worker& worker_;
   ConnId id_;
-  RingBuffer ring_;
+  FrameReassembler frames_;
   PeerAddress peer_;
   std::string tag_;  ///< "[tcp/127.0.0.1:55244] ", prefix of each message line
+  TimingWheel::Node timer_{this};  ///< in the worker's wheel (connection_timeouts.cpp)
 
-  std::uint64_t frames_ = 0;
+  std::uint64_t frameCount_ = 0;
   std::uint64_t bytes_ = 0;
   std::uint64_t startMs_ = 0;
   std::uint64_t lastActivityMs_ = 0;
   std::uint64_t partialSinceMs_ = 0;       ///< when the unfinished frame began
-  std::uint64_t lastWriteProgressMs_ = 0;  ///< last echo write progress (while paused)
-  std::size_t pendingFrameBytes_ = 0;      ///< size of the unfinished frame, if known
-  std::size_t queuedEchoBytes_ = 0;
-  // Skimming a frame larger than the chunk: the ring holds its header and
-  // skimKept_ payload bytes; skimSeen_ of skimPayloadBytes_ have arrived.
-  std::uint32_t skimPayloadBytes_ = 0;
-  std::uint32_t skimSeen_ = 0;
-  std::uint32_t skimKept_ = 0;
-  bool skimming_ = false;
+  std::uint64_t lastWriteProgressMs_ = 0;  ///< when the peer last took echo bytes
+  std::uint64_t echoBytesTakenSeen_ = 0;   ///< echo bytes taken at that time
+  std::uint64_t echoBytesQueuedTotal_ = 0; ///< every echo byte ever handed to uv_write
+  std::size_t queuedEchoBytes_ = 0;        ///< copied echo bytes not yet written
+  std::uint64_t turn_ = 0;                 ///< the worker's loop turn of turnBytes_
+  std::size_t turnBytes_ = 0;              ///< bytes read in that turn
+  std::uint64_t shutdownPendingBytes_ = 0; ///< kernel bytes at the shutdown signal
   std::uint8_t paused_ = 0;
-  bool hasPartial_ = false;
-  bool announced_ = false;  ///< connected line logged (so log the disconnect)
-  bool counted_ = false;    ///< included in the open-connections count
+  bool yielded_ = false;     ///< the alloc callback offered no room: turn over
+  bool halfClosed_ = false;  ///< the peer shut down its side; echoes still going
+  bool announced_ = false;   ///< connected line logged (so log the disconnect)
+  bool counted_ = false;     ///< included in the open-connections count
 };
 
 }  // namespace uvframe

@@ -101,7 +101,10 @@ Server::Server(ServerOptions options) : options_(std::move(options)) {
   uv_signal_init(loop, &sigterm_);
   uv_signal_init(loop, &sighup_);
   uv_timer_init(loop, &statsTimer_);
+  uv_async_init(loop, &reopenDone_, onReopenDone);
+  uv_async_init(loop, &workerDone_, onWorkerDone);
   sigint_.data = sigterm_.data = sighup_.data = statsTimer_.data = this;
+  reopenDone_.data = workerDone_.data = this;
 }
 
 Server::~Server() {
@@ -113,25 +116,7 @@ Server::~Server() {
 
 int Server::run() {
   maxDescriptors_ = raiseFileDescriptorLimit();
-  try {
-    LogWriter::Options lo;
-    lo.console = options_.console;
-    lo.filePath = options_.logFile;
-    // Each worker may hold one partly filled block and have a few queued.
-    lo.maxBlocks = std::max<std::size_t>(lo.maxBlocks, 4 * (options_.workers + 1));
-    writer_ = std::make_unique<LogWriter>(lo);
-  } catch (const std::runtime_error& e) {
-    std::fprintf(stderr, "uvframe-server: %s\n", e.what());
-    return 1;
-  }
-  // Lifecycle lines (listening, stats, shutdown) stay visible at --log-level
-  // warn, which only silences the per-message and per-connection lines.
-  auto controlLevel = options_.logLevel <= spdlog::level::warn
-                          ? std::min(options_.logLevel, spdlog::level::info)
-                          : options_.logLevel;
-  log_ = makeBlockLogger("server", *writer_, controlLevel);
-  log_->flush_on(spdlog::level::trace);
-
+  if (!openLog()) return 1;
   // Signals first: whoever reads the listening line may signal at once.
   uv_signal_start(&sigint_, onSignal, SIGINT);
   uv_signal_start(&sigterm_, onSignal, SIGTERM);
@@ -147,24 +132,71 @@ int Server::run() {
     auto ms = static_cast<std::uint64_t>(options_.statsIntervalSeconds * 1000);
     uv_timer_start(&statsTimer_, onStatsTimer, ms, ms);
   }
-  for (auto& w : workers_)
-    w->start();
-
+  for (auto& w : workers_) {
+    w->start([this] {
+      workersDone_.fetch_add(1);
+      uv_async_send(&workerDone_);
+    });
+  }
   uv_run(loop_.get(), UV_RUN_DEFAULT);
+  return finish();
+}
 
+bool Server::openLog() {
+  try {
+    LogWriter::Options lo;
+    lo.console = options_.console;
+    lo.filePath = options_.logFile;
+    // Each worker may hold one partly filled block and have a few queued.
+    lo.maxBlocks = std::max<std::size_t>(lo.maxBlocks, 4 * (options_.workers + 1));
+    // Runs on the writer thread: hand the outcome to the control loop, which
+    // logs it (logging from the writer thread could wait on itself).
+    lo.onReopened = [this](bool ok, const std::string& error) {
+      {
+        std::lock_guard lock(reopenMutex_);
+        reopenErrors_.push_back(ok ? std::string() : error);
+      }
+      uv_async_send(&reopenDone_);
+    };
+    writer_ = std::make_unique<LogWriter>(lo);
+  } catch (const std::runtime_error& e) {
+    std::fprintf(stderr, "uvframe-server: %s\n", e.what());
+    return false;
+  }
+  // Lifecycle lines (listening, stats, shutdown) stay visible at --log-level
+  // warn, which only silences the per-message and per-connection lines.
+  auto controlLevel = options_.logLevel <= spdlog::level::warn
+                          ? std::min(options_.logLevel, spdlog::level::info)
+                          : options_.logLevel;
+  log_ = makeBlockLogger("server", *writer_, controlLevel);
+  log_->flush_on(spdlog::level::trace);
+  return true;
+}
+
+// After the control loop ends (every worker has drained and stopped): the
+// final stats line, the log written out within what is left of the
+// shutdown's deadline, and the exit status.
+int Server::finish() {
   for (auto& w : workers_)
     w->join();
   logStats(true);
   workers_.clear();
   log_->flush();
-  writer_->stop();
+  auto left = std::chrono::milliseconds(std::max<std::int64_t>(
+      100, std::chrono::duration_cast<std::chrono::milliseconds>(shutdownDeadline_ -
+                                                                 std::chrono::steady_clock::now())
+               .count()));
+  bool stopped = writer_->stopWithin(stopping_ ? left : std::chrono::hours(24));
   LogWriter::Counters c = writer_->counters();
+  if (stopped) watchdog_.finished();
   if (c.bytesLost > 0) {
-    std::fprintf(stderr, "uvframe-server: %llu bytes of log could not be written to '%s'\n",
-                 static_cast<unsigned long long>(c.bytesLost), options_.logFile.c_str());
-    return 1;
+    std::fprintf(stderr, "uvframe-server: %llu bytes of log could not be written (%s)\n",
+                 static_cast<unsigned long long>(c.bytesLost),
+                 options_.logFile.empty() ? "console" : options_.logFile.c_str());
+    std::fflush(stderr);
   }
-  return 0;
+  if (!stopped) _exit(1);  // the writer is stuck in write(2): see shutdown_watchdog.h
+  return c.bytesLost > 0 ? 1 : 0;
 }
 
 bool Server::startListening() {
@@ -203,7 +235,7 @@ bool Server::startListening() {
   std::size_t perWorker = inputMemoryPerWorker(options_);
   if (perWorker != 0 && perWorker * options_.workers > options_.maxInputMemoryBytes) {
     log_->warn(
-        "[tcp server] --max-input-memory {} cannot hold one {}-byte frame per worker; using {} "
+        "[tcp server] --max-input-memory {} is below what each worker needs for {}-byte frames; using {} "
         "bytes per worker ({} in all)",
         options_.maxInputMemoryBytes, options_.maxFrameBytes, perWorker,
         perWorker * options_.workers);
@@ -233,25 +265,72 @@ void Server::onSignal(uv_signal_t* handle, int signum) noexcept {
 void Server::handleSignal(int signum) {
 #ifdef SIGHUP
   if (signum == SIGHUP) {
+    // The writer reopens on its thread; the outcome is logged when it says
+    // how it went (handleReopenDone), not before.
     writer_->requestReopen();
-    log_->info("[tcp server] SIGHUP: log file reopened");
     return;
   }
 #endif
+  beginShutdown(signum);
+}
+
+void Server::beginShutdown(int signum) {
   if (stopping_) return;
   stopping_ = true;
-  log_->info(
-      "[tcp server] shutting down on {}: no new connections; logging what {} connections "
-      "already sent, then closing them",
-      signalName(signum), shared_.openConnections.load(std::memory_order_relaxed));
+  // The watchdog goes first: nothing after this line may block the promise
+  // of an exit within --drain-timeout plus a second.
+  auto now = std::chrono::steady_clock::now();
+  auto drain = std::chrono::milliseconds(
+      static_cast<std::int64_t>(options_.drainTimeoutSeconds * 1000));
+  shutdownDeadline_ = now + drain + std::chrono::milliseconds(900);
+  watchdog_.arm(*writer_, now + drain + std::chrono::milliseconds(700), shutdownDeadline_);
   for (auto& w : workers_)
-    w->requestStop();
-  // Closing the control handles ends the control loop; run() then waits for
-  // the workers. A second signal meanwhile gets the default action (exit).
+    w->requestStop(now + drain);
+  // A second SIGINT/SIGTERM meanwhile gets the default action (exit at once);
+  // SIGHUP keeps working during the drain.
   uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
-  uv_close(reinterpret_cast<uv_handle_t*>(&sighup_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&statsTimer_), nullptr);
+  log_->info(
+      "[tcp server] shutting down on {}: no new connections; logging what {} connections "
+      "already sent (at most --drain-timeout {}s), then closing them",
+      signalName(signum), shared_.openConnections.load(std::memory_order_relaxed),
+      options_.drainTimeoutSeconds);
+  if (workers_.empty()) handleWorkerDone();
+}
+
+void Server::onReopenDone(uv_async_t* async) noexcept {
+  ownerOf<Server>(async)->handleReopenDone();
+}
+
+void Server::handleReopenDone() {
+  std::vector<std::string> results;
+  {
+    std::lock_guard lock(reopenMutex_);
+    results.swap(reopenErrors_);
+  }
+  for (const std::string& error : results) {
+    if (error.empty()) {
+      log_->info("[tcp server] SIGHUP: log file '{}' reopened", options_.logFile);
+    } else {
+      log_->warn("[tcp server] SIGHUP: cannot reopen log file '{}': {}; still writing to the old one",
+                 options_.logFile, error);
+    }
+  }
+}
+
+void Server::onWorkerDone(uv_async_t* async) noexcept {
+  ownerOf<Server>(async)->handleWorkerDone();
+}
+
+void Server::handleWorkerDone() {
+  if (workersDone_.load() < workers_.size()) return;
+  // Every worker has ended: the control loop ends too.
+  for (uv_handle_t* h : {reinterpret_cast<uv_handle_t*>(&sighup_),
+                         reinterpret_cast<uv_handle_t*>(&reopenDone_),
+                         reinterpret_cast<uv_handle_t*>(&workerDone_)}) {
+    if (!uv_is_closing(h)) uv_close(h, nullptr);
+  }
 }
 
 void Server::onStatsTimer(uv_timer_t* timer) noexcept {
@@ -292,7 +371,7 @@ void Server::logStats(bool final) {
   const Totals& base = final ? Totals{} : lastTotals_;
   double fps = interval > 0 ? static_cast<double>(t.frames - base.frames) / interval : 0.0;
   double mbps = interval > 0 ? static_cast<double>(t.bytes - base.bytes) / interval / 1e6 : 0.0;
-  LogWriter::Counters lc = writer_->counters();
+  LogWriter::Counters lc = writer_->counters();  // bytesLost: file and console
   log_->info(
       "[tcp server] stats: connections={}, accepted={}, refused={}, frames={}, bytes={}, "
       "errors={}, protocol_errors={}, timeouts={}, resets={}, frames_per_s={:.0f}, "

@@ -6,12 +6,17 @@
 #include <spdlog/logger.h>
 #include <uv.h>
 
+#include <atomic>
+#include <chrono>
 #include <memory>
+#include <mutex>
+#include <string>
 #include <vector>
 
 #include "log_writer.h"
 #include "server_counters.h"
 #include "server_options.h"
+#include "shutdown_watchdog.h"
 #include "uv_handle.h"
 #include "worker.h"
 
@@ -36,9 +41,16 @@ class Server {
 
   static void onSignal(uv_signal_t* handle, int signum) noexcept;
   static void onStatsTimer(uv_timer_t* timer) noexcept;
+  static void onReopenDone(uv_async_t* async) noexcept;
+  static void onWorkerDone(uv_async_t* async) noexcept;
 
+  bool openLog();
   bool startListening();
   void handleSignal(int signum);
+  void beginShutdown(int signum);
+  void handleReopenDone();
+  void handleWorkerDone();
+  int finish();
   Totals totals() const;
   void logStats(bool final);
 
@@ -54,7 +66,14 @@ class Server {
   uv_signal_t sigterm_;
   uv_signal_t sighup_;
   uv_timer_t statsTimer_;
+  uv_async_t reopenDone_;  ///< the log writer reopened (or failed to)
+  uv_async_t workerDone_;  ///< a worker's loop has ended
   bool stopping_ = false;
+  std::atomic<unsigned> workersDone_{0};
+  std::mutex reopenMutex_;
+  std::vector<std::string> reopenErrors_;  ///< "" for a reopen that worked
+  std::chrono::steady_clock::time_point shutdownDeadline_{};
+  ShutdownWatchdog watchdog_;
   std::uint64_t startMs_ = 0;
   std::uint64_t lastStatsMs_ = 0;
   Totals lastTotals_;

@@ -23,11 +23,17 @@ const std::map<std::string, spdlog::level::level_enum> kLevels = {
 
 }  // namespace
 
+std::size_t growthReserveBytes(const ServerOptions& o) {
+  std::size_t chunk = o.readBufferBytes;
+  bool skims = !o.echo && kFrameHeaderBytes + o.maxLoggedBytes <= chunk / 2;
+  std::size_t frame = o.maxFrameBytes + kFrameHeaderBytes;
+  if (skims || frame <= chunk) return 0;
+  return (frame + chunk - 1) / chunk * chunk;
+}
+
 std::size_t inputMemoryPerWorker(const ServerOptions& o) {
   if (o.maxInputMemoryBytes == 0) return 0;
-  std::size_t chunk = o.readBufferBytes;
-  std::size_t frame = o.maxFrameBytes + kFrameHeaderBytes;
-  std::size_t floor = (frame + chunk - 1) / chunk * chunk + chunk;
+  std::size_t floor = growthReserveBytes(o) + 2 * o.readBufferBytes;
   return std::max(o.maxInputMemoryBytes / std::max(o.workers, 1u), floor);
 }
 
@@ -60,6 +66,21 @@ int parseServerOptions(int argc, char** argv, ServerOptions& o) {
                  "seconds (0: never)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--write-timeout", o.writeTimeoutSeconds,
+                 "with --echo, close a peer that takes none of its queued echo bytes for this "
+                 "many seconds (0: never)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--drain-timeout", o.drainTimeoutSeconds,
+                 "on SIGINT/SIGTERM, read and log what peers sent before the signal for at most "
+                 "this many seconds, then close them and exit")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--tcp-keepalive", o.tcpKeepaliveSeconds,
+                 "TCP keepalive on every connection: probe after this many idle seconds, so "
+                 "dead peers are found (0: off)")
+      ->capture_default_str()
+      ->check(CLI::Range(0u, 86400u));
   app.add_option("--max-connections", o.maxConnections,
                  "refuse connections beyond this many at once (0: as descriptors allow)")
       ->capture_default_str();
@@ -97,8 +118,11 @@ int parseServerOptions(int argc, char** argv, ServerOptions& o) {
       ->capture_default_str()
       ->transform(CLI::AsSizeValue(false));
   app.footer(
-      "Signals: SIGINT/SIGTERM drain (every complete frame received is logged), close,\n"
-      "write the final stats line and exit 0; SIGHUP reopens the log file.");
+      "Signals: SIGINT/SIGTERM drain (every complete frame the kernel held at the signal is\n"
+      "logged, the accept backlog included), close, write the final stats line and exit 0,\n"
+      "within --drain-timeout plus a second; SIGHUP reopens the log file (also during a\n"
+      "drain). Memory: --max-input-memory bounds every byte held for peers (partial frames,\n"
+      "queued echoes); a refused peer waits, and stays subject to --frame-timeout.");
 
   int rc = parseCommandLine(app, argc, argv);
   if (rc >= 0) return rc;

@@ -23,6 +23,9 @@ struct ServerOptions {
   bool echo = false;
   double idleTimeoutSeconds = 0;    ///< 0: never
   double frameTimeoutSeconds = 30;  ///< 0: never
+  double writeTimeoutSeconds = 30;  ///< 0: never (echo bytes untaken this long)
+  double drainTimeoutSeconds = 10;  ///< shutdown: read what was sent, at most this long
+  unsigned tcpKeepaliveSeconds = 60;  ///< 0: off
   std::size_t maxConnections = 0;   ///< 0: as many as descriptors allow
   std::string logFile;
   spdlog::level::level_enum logLevel = spdlog::level::info;
@@ -36,8 +39,15 @@ struct ServerOptions {
   int listenBacklog = 4096;  ///< the kernel caps it at net.core.somaxconn
 };
 
+/// The part of each worker's budget kept for growing to one whole frame
+/// (BufferPool rule 2): the block of the largest frame when frames larger
+/// than the read buffer are kept whole (--echo, or a --max-logged-bytes too
+/// large to skim), else 0.
+std::size_t growthReserveBytes(const ServerOptions& options);
+
 /// Each worker's share of --max-input-memory (0: unlimited), never below what
-/// one frame of --max-frame needs: its block plus the chunk it grows from.
+/// the memory rule needs to make progress: the growth reserve plus two
+/// chunks.
 std::size_t inputMemoryPerWorker(const ServerOptions& options);
 
 /// Parses argv into options. Returns -1 to go on, or the exit code to return

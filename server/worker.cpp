@@ -11,6 +11,7 @@
 
 #ifndef _WIN32
 #include <sys/socket.h>
+#include <unistd.h>
 #endif
 
 namespace uvframe {
@@ -20,15 +21,18 @@ namespace {
 // so a quiet server's last lines reach the file well within a second.
 constexpr std::uint64_t kLogFlushIntervalMs = 100;
 
-// Timeouts are checked by a sweep over the worker's connections: a few times
-// per shortest timeout, at most once a second, at least every 50 ms.
-std::uint64_t sweepIntervalMs(const ServerOptions& o) {
-  double shortest = 4.0;
-  if (o.idleTimeoutSeconds > 0) shortest = std::min(shortest, o.idleTimeoutSeconds);
-  if (o.frameTimeoutSeconds > 0) shortest = std::min(shortest, o.frameTimeoutSeconds);
-  double ms = shortest * 1000.0 / 4.0;
-  return static_cast<std::uint64_t>(std::clamp(ms, 50.0, 1000.0));
+// The timing wheel's tick: a tenth of the shortest timeout, between 10 and
+// 100 ms; 1024 slots cover 100 s at the usual tick, longer than the usual
+// timeouts (longer ones take more than one revolution, which the wheel
+// handles).
+std::uint64_t wheelTickMs(const ServerOptions& o) {
+  double shortest = 1.0;
+  for (double t : {o.idleTimeoutSeconds, o.frameTimeoutSeconds, o.writeTimeoutSeconds}) {
+    if (t > 0) shortest = std::min(shortest, t);
+  }
+  return static_cast<std::uint64_t>(std::clamp(shortest * 100.0, 10.0, 100.0));
 }
+constexpr std::size_t kWheelSlots = 1024;
 
 }  // namespace
 
@@ -41,17 +45,21 @@ Worker::Worker(unsigned index, const ServerOptions& options, SharedServerState& 
       pool_(options.readBufferBytes, inputMemoryPerWorker(options)),
       logger_(makeBlockLogger("server", writer, options.logLevel)),
       renderer_(options.payloadEncoding, options.maxLoggedBytes),
+      wheel_(wheelTickMs(options), kWheelSlots, uv_hrtime() / 1000000),
       // Connection ids are unique across workers: the worker index sits in
       // the top bits.
-      nextId_(static_cast<ConnId>(index) << 48) {
+      nextId_((static_cast<ConnId>(index) << 48) + 1) {
   line_.reserve(options.maxLoggedBytes * 4 + 256);
+  pool_.setGrowthReserve(growthReserveBytes(options));
   uv_loop_t* loop = loop_.get();
   uv_async_init(loop, &stopRequest_, onStopRequest);
   stopRequest_.data = this;
-  uv_timer_init(loop, &sweepTimer_);
-  sweepTimer_.data = this;
+  uv_timer_init(loop, &tickTimer_);
+  tickTimer_.data = this;
   uv_timer_init(loop, &flushTimer_);
   flushTimer_.data = this;
+  uv_prepare_init(loop, &prepare_);
+  prepare_.data = this;
 }
 
 Worker::~Worker() {
@@ -96,13 +104,18 @@ std::uint16_t Worker::boundPort() {
   return peer ? peer->port : 0;
 }
 
-void Worker::start() {
-  uv_timer_start(&sweepTimer_, onSweepTimer, sweepIntervalMs(options_), sweepIntervalMs(options_));
+void Worker::start(std::function<void()> onDone) {
+  uv_timer_start(&tickTimer_, onTickTimer, wheel_.tickMs(), wheel_.tickMs());
   uv_timer_start(&flushTimer_, onFlushTimer, kLogFlushIntervalMs, kLogFlushIntervalMs);
-  thread_ = std::thread([this] { run(); });
+  uv_prepare_start(&prepare_, onPrepare);
+  thread_ = std::thread([this, onDone = std::move(onDone)] {
+    run();
+    if (onDone) onDone();
+  });
 }
 
-void Worker::requestStop() {
+void Worker::requestStop(std::chrono::steady_clock::time_point drainDeadline) {
+  drainDeadline_.store(drainDeadline);
   uv_async_send(&stopRequest_);
 }
 
@@ -132,10 +145,7 @@ void Worker::handleConnection(int status) {
     return;
   }
   if (stopping_) return;
-  ConnId id = nextId_++;
-  auto owned = std::make_unique<Connection>(*this, id);
-  Connection* conn = owned.get();
-  connections_.emplace(id, std::move(owned));
+  Connection* conn = addConnection();
   int rc = uv_accept(reinterpret_cast<uv_stream_t*>(&listener_), conn->stream());
   if (rc != 0) {
     bump(counters_.ioErrors);
@@ -179,25 +189,27 @@ std::string Worker::connectionLimitReached() const {
   return {};
 }
 
+Connection* Worker::addConnection() {
+  ConnId id = nextId_++;
+  auto owned = std::make_unique<Connection>(*this, id);
+  Connection* conn = owned.get();
+  connections_.emplace(id, std::move(owned));
+  return conn;
+}
+
 void Worker::onConnectionClosed(ConnId id) {
   connections_.erase(id);
 }
 
-void Worker::waitForMemory(ConnId id) {
-  memoryWaiters_.push_back(id);
-}
-
 void Worker::onMemoryReleased() {
-  // Let the longest waiter try again; if the budget is still short it will
-  // queue up again at the back.
-  while (!memoryWaiters_.empty()) {
-    ConnId id = memoryWaiters_.front();
-    memoryWaiters_.pop_front();
+  if (!pool_.hasWaiters() || stopping_) return;
+  auto stillWaiting = [this](std::uint64_t id) {
     auto it = connections_.find(id);
-    if (it != connections_.end() && !it->second->isClosing()) {
-      it->second->resumeAfterMemoryWait();
-      return;
-    }
+    return it != connections_.end() && !it->second->isClosing() &&
+           it->second->waitingForMemory();
+  };
+  for (std::uint64_t id : pool_.takeWakeable(stillWaiting)) {
+    connections_.find(id)->second->resumeAfterMemoryWait();
   }
 }
 
@@ -208,39 +220,109 @@ void Worker::onStopRequest(uv_async_t* async) noexcept {
 void Worker::handleStop() {
   if (stopping_) return;
   stopping_ = true;
-  if (listening_) uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
-  listening_ = false;
-  // Copy the ids: closing may resume memory waiters and touch the map.
-  std::vector<ConnId> ids;
-  ids.reserve(connections_.size());
-  for (const auto& [id, conn] : connections_)
-    ids.push_back(id);
-  for (ConnId id : ids) {
-    auto it = connections_.find(id);
-    if (it != connections_.end()) it->second->drainAndClose();
+  if (listening_) {
+    acceptBacklog();
+    uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
   }
+  listening_ = false;
+  drainAll();
   uv_close(reinterpret_cast<uv_handle_t*>(&stopRequest_), nullptr);
-  uv_close(reinterpret_cast<uv_handle_t*>(&sweepTimer_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&tickTimer_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&flushTimer_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&prepare_), nullptr);
   logger_->flush();
 }
 
-void Worker::onSweepTimer(uv_timer_t* timer) noexcept {
-  ownerOf<Worker>(timer)->sweep();
+// Connections the kernel completed before the shutdown wait in the listening
+// socket's backlog; closing the socket would reset them unlogged. Take them
+// in (with the descriptor limit as the only bound) so the drain logs their
+// frames too.
+void Worker::acceptBacklog() {
+#ifndef _WIN32
+  uv_os_fd_t listenFd;
+  if (uv_fileno(reinterpret_cast<uv_handle_t*>(&listener_), &listenFd) != 0) return;
+  while (true) {
+    int fd = ::accept4(listenFd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) break;  // EAGAIN: the backlog is empty (or out of descriptors)
+    Connection* conn = addConnection();
+    int rc = uv_tcp_open(conn->tcp(), fd);
+    if (rc != 0) {
+      ::close(fd);
+      conn->refuse();
+      continue;
+    }
+    conn->start();
+  }
+#endif
 }
 
-void Worker::sweep() {
-  std::uint64_t now = uv_now(loop_.get());
-  bool released = false;
-  for (auto& [id, conn] : connections_) {
-    conn->checkTimeouts(now);
-    released |= conn->parkIfStalled(now);
+// Reads and logs what the kernel held for each connection at the signal, at
+// most until --drain-timeout, then closes them all. A connection the memory
+// rule stops is tried again once the others have closed and given their
+// storage back; whatever is still unread is reported, never dropped silently.
+void Worker::drainAll() {
+  std::vector<ConnId> ids;
+  ids.reserve(connections_.size());
+  for (const auto& [id, conn] : connections_) {
+    conn->noteBytesBeforeShutdown();
+    ids.push_back(id);
   }
-  if (released) onMemoryReleased();
-  counters_.inputMemoryBytes.store(pool_.bytesLent(), std::memory_order_relaxed);
+  // The deadline runs from the signal, not from now: a worker that was
+  // waiting for the log may get here late.
+  uv_update_time(loop_.get());
+  auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
+      drainDeadline_.load() - std::chrono::steady_clock::now());
+  const std::uint64_t deadline =
+      uv_now(loop_.get()) + static_cast<std::uint64_t>(std::max<std::int64_t>(0, remaining.count()));
+  std::uint64_t unreadBytes = 0, unreadConnections = 0;
+  bool timedOut = false;
+  for (int pass = 0; pass < 2; ++pass) {
+    std::vector<ConnId> retry;
+    for (ConnId id : ids) {
+      auto it = connections_.find(id);
+      if (it == connections_.end()) continue;
+      std::uint64_t left = it->second->drainUntil(deadline);
+      timedOut = timedOut || uv_now(loop_.get()) >= deadline;
+      if (left > 0 && pass == 0 && !timedOut) {
+        retry.push_back(id);
+        continue;
+      }
+      if (left > 0) {
+        unreadBytes += left;
+        ++unreadConnections;
+      }
+      it->second->close(CloseReason::kServerShutdown);
+    }
+    ids = std::move(retry);
+  }
+  if (unreadConnections > 0) {
+    logger_->warn(
+        "[tcp server] drain: {} connections closed with {} bytes they sent before the shutdown "
+        "unread ({})",
+        unreadConnections, unreadBytes,
+        timedOut ? fmt::format("--drain-timeout {}s reached", options_.drainTimeoutSeconds)
+                 : std::string("input memory budget spent"));
+  }
+}
+
+void Worker::onTickTimer(uv_timer_t* timer) noexcept {
+  ownerOf<Worker>(timer)->tick();
+}
+
+void Worker::onPrepare(uv_prepare_t* prepare) noexcept {
+  ++ownerOf<Worker>(prepare)->turn_;
+}
+
+void Worker::tick() {
+  std::uint64_t now = uv_now(loop_.get());
+  wheel_.advance(now, [now](TimingWheel::Node& node) {
+    Connection::fromTimer(node)->handleTimer(now);
+  });
+  counters_.inputMemoryBytes.store(pool_.bytesHeld(), std::memory_order_relaxed);
+  pool_.expireTokenPromise();
   // A waiter whose wake-up was lost (its memory went to another waiter that
   // then closed) gets another chance here.
-  if (!memoryWaiters_.empty() && pool_.bytesLent() < pool_.budgetBytes()) onMemoryReleased();
+  onMemoryReleased();
 }
 
 void Worker::onFlushTimer(uv_timer_t* timer) noexcept {

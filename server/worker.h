@@ -4,12 +4,19 @@
 // accepted, its receive-buffer pool, its log sink and its payload renderer.
 // Nothing in a worker is shared with another worker; the control thread
 // reaches it only through uv_async_send (requestStop) and atomic counters.
+//
+// Shutdown (requestStop): accept what waits in the listening socket's
+// backlog, stop listening, note what the kernel holds for every connection,
+// then read and log exactly that (at most until --drain-timeout), close every
+// connection and end the loop. What could not be read is reported.
 #pragma once
 
 #include <spdlog/logger.h>
 #include <uv.h>
 
-#include <deque>
+#include <atomic>
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -23,6 +30,7 @@
 #include "payload_renderer.h"
 #include "server_counters.h"
 #include "server_options.h"
+#include "timing_wheel.h"
 #include "uv_handle.h"
 
 struct sockaddr;
@@ -45,10 +53,12 @@ class Worker {
   void listen(const sockaddr* address, bool reusePort);
   /// The port this worker's socket is bound to (after listen()).
   std::uint16_t boundPort();
-  /// Starts the loop thread.
-  void start();
-  /// Asks the loop to drain and close everything, then end. Any thread.
-  void requestStop();
+  /// Starts the loop thread; onDone runs on it once the loop has ended and
+  /// the worker's log lines are handed over (after a stop).
+  void start(std::function<void()> onDone);
+  /// Asks the loop to drain (until drainDeadline at the latest) and close
+  /// everything, then end. Any thread.
+  void requestStop(std::chrono::steady_clock::time_point drainDeadline);
   void join();
   const WorkerCounters& counters() const { return counters_; }
 
@@ -62,20 +72,28 @@ class Worker {
   std::string& lineBuffer() { return line_; }
   WorkerCounters& counters() { return counters_; }
   SharedServerState& shared() { return shared_; }
+  TimingWheel& wheel() { return wheel_; }
+  /// Counts the loop's turns (for each connection's fair share per turn).
+  std::uint64_t turn() const { return turn_; }
+  bool stopping() const { return stopping_; }
   void onConnectionClosed(ConnId id);
-  void waitForMemory(ConnId id);
+  /// Memory went back to the pool: wake the waiters it covers (rule 5).
   void onMemoryReleased();
 
  private:
   static void onConnection(uv_stream_t* server, int status) noexcept;
   static void onStopRequest(uv_async_t* async) noexcept;
-  static void onSweepTimer(uv_timer_t* timer) noexcept;
+  static void onTickTimer(uv_timer_t* timer) noexcept;
   static void onFlushTimer(uv_timer_t* timer) noexcept;
+  static void onPrepare(uv_prepare_t* prepare) noexcept;
 
   void run();
   void handleConnection(int status);
+  Connection* addConnection();
   void handleStop();
-  void sweep();
+  void acceptBacklog();
+  void drainAll();
+  void tick();
   std::string connectionLimitReached() const;
 
   unsigned index_;
@@ -92,13 +110,16 @@ class Worker {
   // loop (whose destructor finishes closing handles) goes first.
   uv_tcp_t listener_;
   uv_async_t stopRequest_;
-  uv_timer_t sweepTimer_;
+  uv_timer_t tickTimer_;
   uv_timer_t flushTimer_;
+  uv_prepare_t prepare_;
   bool listening_ = false;
   bool stopping_ = false;
+  std::atomic<std::chrono::steady_clock::time_point> drainDeadline_{};
+  std::uint64_t turn_ = 0;
+  TimingWheel wheel_;
 
   std::unordered_map<ConnId, std::unique_ptr<Connection>> connections_;
-  std::deque<ConnId> memoryWaiters_;
   ConnId nextId_;
   LogRateLimiter refusedLog_;
   LogRateLimiter acceptErrorLog_;

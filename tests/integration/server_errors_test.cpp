@@ -208,7 +208,9 @@ TEST(ServerErrors, PeersStalledMidFrameGiveTheirBufferBack) {
   auto line = server.process().waitForLine(
       [&](const std::string& l) {
         std::smatch m;
-        return std::regex_search(l, m, parked) && std::stoul(m[1].str()) <= 50 * 128;
+        // Each parked tail sits in a 256-byte block (a chunk would be 64 KiB).
+        return std::regex_search(l, m, parked) &&
+               std::stoul(m[1].str()) <= 50 * 256;
       },
       15s);
   ASSERT_TRUE(line) << server.process().output();
@@ -224,7 +226,7 @@ TEST(ServerErrors, PeersStalledMidFrameGiveTheirBufferBack) {
 }
 
 TEST(ServerErrors, EchoPeerThatNeverReadsIsClosedAfterWriteTimeout) {
-  ServerProcess server({"--echo", "--frame-timeout", "1", "--echo-high-water", "256KiB"});
+  ServerProcess server({"--echo", "--write-timeout", "1", "--echo-high-water", "256KiB"});
   TestSocket hog = TestSocket::connect("127.0.0.1", server.port());
   std::uint16_t hogPort = hog.localPort();
   std::thread sender([&hog] {

@@ -1,0 +1,118 @@
+// FrameReassembler: one connection's received bytes in, complete frames out,
+// in place — the receive ring, the frame decoder and the skimming of frames
+// too large to keep, with no socket in sight (unit-tested on byte spans).
+//
+// A read, as the server drives it:
+//
+//   prepareRead()  -> span to receive into (empty: the memory rule refused)
+//   commit(n)      -> n bytes landed
+//   next(frame)    -> each complete frame, payload viewed in the ring
+//   wholeFrames()  -> the wire bytes of those frames (for --echo)
+//   endRead()      -> drops them; keeps the unfinished tail for the next read
+//
+// Skimming: a frame larger than one chunk is not kept whole unless the caller
+// needs it (keepWholeFrames, for --echo): its header and the first
+// maxLoggedBytes of payload stay in the ring, the rest is dropped as it
+// arrives (the log line shows only those bytes anyway), so a 1 MiB frame costs
+// one chunk, not 1 MiB. next() then yields the frame's head with the whole
+// payload size, once its last byte has arrived.
+//
+//   ring while skimming:  | header | kept head (<= maxLogged) | next bytes... |
+//                          payload bytes past the head are never stored
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "buffer_pool.h"
+#include "frame_codec.h"
+#include "ring_buffer.h"
+
+namespace uvframe {
+
+/// Reassembles one byte stream. Owns the ring (whose block it borrows from
+/// the pool); used only on the pool's thread.
+class FrameReassembler {
+ public:
+  /// A complete frame: its payload (only the first bytes of it when it was
+  /// skimmed) and the payload's full size.
+  struct Frame {
+    std::span<const std::byte> payload;
+    std::uint32_t payloadBytes = 0;
+  };
+  /// How a read ended.
+  struct ReadEnd {
+    bool tooLarge = false;        ///< the next header announces too much
+    std::uint32_t announced = 0;  ///< its length (tooLarge)
+    bool newFrameBegan = false;   ///< an unfinished frame started in this read
+    bool released = false;        ///< storage went back to the pool
+  };
+
+  FrameReassembler(BufferPool& pool, FrameDecoder decoder, std::size_t maxLoggedBytes,
+                   bool keepWholeFrames);
+
+  std::span<std::byte> prepareRead() { return ring_.prepareWrite(pendingFrameBytes_); }
+  /// n bytes landed in the span from prepareRead(); starts a read.
+  void commit(std::size_t n);
+  /// The next complete frame of this read, if any.
+  bool next(Frame& out) {
+    if (skimDone_) return takeSkimmedFrame(out);
+    if (skimming_) return false;
+    last_ = decoder_.decode(ring_.readable().subspan(offset_));
+    if (last_.status != DecodeResult::Status::kFrame) return false;
+    out.payload = last_.payload;
+    out.payloadBytes = last_.payloadBytes;
+    offset_ += last_.consumedBytes;
+    return true;
+  }
+  /// Wire bytes (headers included) of the frames next() returned in this
+  /// read; valid until endRead(). Never includes a skimmed frame (skimming is
+  /// off when frames are kept whole).
+  std::span<const std::byte> wholeFrames() const { return ring_.readable().first(offset_); }
+  /// Ends the read (call after next() returned false).
+  ReadEnd endRead();
+
+  bool hasPartial() const { return hasPartial_; }
+  /// Bytes of the unfinished frame received so far (header included).
+  std::size_t unfinishedBytes() const {
+    return skimming_ ? kFrameHeaderBytes + skimSeen_ : ring_.readableBytes();
+  }
+  /// Size of the unfinished frame (header included), 0 if not known yet.
+  std::size_t unfinishedFrameBytes() const {
+    return skimming_ ? kFrameHeaderBytes + skimPayloadBytes_ : pendingFrameBytes_;
+  }
+  /// Whether frames larger than a chunk are skimmed (see file comment).
+  bool skims() const {
+    return !keepWholeFrames_ && kFrameHeaderBytes + maxLoggedBytes_ <= chunkBytes_ / 2;
+  }
+  /// The unread bytes (the start of a frame too large, for the warning).
+  std::span<const std::byte> unread() const { return ring_.readable(); }
+  RingBuffer& ring() { return ring_; }
+  const RingBuffer& ring() const { return ring_; }
+
+ private:
+  void startSkimming(std::uint32_t payloadBytes);
+  void skim(std::size_t newBytes);
+  bool takeSkimmedFrame(Frame& out);
+
+  RingBuffer ring_;
+  std::size_t chunkBytes_;
+  FrameDecoder decoder_;
+  std::size_t maxLoggedBytes_;
+  bool keepWholeFrames_;
+
+  std::size_t offset_ = 0;            ///< bytes of this read's frames so far
+  DecodeResult last_;                 ///< the decode that ended next()
+  std::size_t pendingFrameBytes_ = 0; ///< size of the unfinished frame, if known
+  bool hasPartial_ = false;
+  // Skimming a frame larger than the chunk: the ring holds its header and
+  // skimKept_ payload bytes; skimSeen_ of skimPayloadBytes_ have arrived.
+  std::uint32_t skimPayloadBytes_ = 0;
+  std::uint32_t skimSeen_ = 0;
+  std::uint32_t skimKept_ = 0;
+  bool skimming_ = false;
+  bool skimDone_ = false;  ///< the skimmed frame is complete: next() yields it
+};
+
+}  // namespace uvframe

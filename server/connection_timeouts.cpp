@@ -1,0 +1,188 @@
+// Connection: timeouts and the shutdown drain (see connection.h).
+//
+// Each connection has one node in its worker's TimingWheel, armed for its
+// earliest deadline: idle (silence), frame (a started frame unfinished),
+// write (echo bytes the peer does not take), park (a second of silence
+// mid-frame gives the chunk back). Activity moves no node: when the node
+// fires, the connection recomputes its deadlines and re-arms, so the wheel's
+// cost follows the deadlines due, not the connections held.
+//
+// A peer is timed by what it did, not by when the loop last looked: before a
+// read timeout closes a peer, the bytes the kernel already holds for its
+// socket count as activity (after a stall of the server's own — a slow disk,
+// SIGSTOP — those bytes arrived in time and are read and logged next). The
+// exception is a peer waiting for memory mid-frame: its frame clock runs on
+// (rule 6 in buffer_pool.h), because the frame it holds may be what the
+// budget cannot complete.
+#include <algorithm>
+#include <limits>
+
+#ifdef _WIN32
+#include <winsock2.h>
+#else
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#endif
+
+#include "connection.h"
+#include "worker.h"
+
+namespace uvframe {
+namespace {
+
+constexpr std::uint64_t kNever = std::numeric_limits<std::uint64_t>::max();
+// A second of silence mid-frame: the peer is slow, stuck or hostile; its
+// partial frame moves to a block of its own size.
+constexpr std::uint64_t kParkAfterMs = 1000;
+// With --frame-timeout 0, how long a peer may wait for memory mid-frame.
+constexpr std::uint64_t kMemoryWaitMs = 60'000;
+
+std::uint64_t ms(double seconds) {
+  return static_cast<std::uint64_t>(seconds * 1000.0);
+}
+
+}  // namespace
+
+std::uint64_t Connection::nextDeadlineMs() const {
+  if (isClosing() || !announced_) return kNever;
+  const ServerOptions& o = worker_.options();
+  std::uint64_t next = kNever;
+  if (queuedEchoBytes_ > 0 && o.writeTimeoutSeconds > 0) {
+    next = std::min(next, lastWriteProgressMs_ + ms(o.writeTimeoutSeconds));
+  }
+  if (halfClosed_) return next;
+  if (frames_.hasPartial() && !(paused_ & kPausedForEcho)) {
+    if (o.frameTimeoutSeconds > 0) {
+      next = std::min(next, partialSinceMs_ + ms(o.frameTimeoutSeconds));
+    } else if (paused_ & kPausedForMemory) {
+      next = std::min(next, partialSinceMs_ + kMemoryWaitMs);
+    }
+    if (frames_.ring().capacity() >= worker_.pool().chunkBytes()) {
+      next = std::min(next, lastActivityMs_ + kParkAfterMs);
+    }
+  }
+  if (paused_ == 0 && o.idleTimeoutSeconds > 0) {
+    next = std::min(next, lastActivityMs_ + ms(o.idleTimeoutSeconds));
+  }
+  return next;
+}
+
+void Connection::rearm() {
+  std::uint64_t deadline = nextDeadlineMs();
+  if (deadline != kNever) worker_.wheel().scheduleNoLaterThan(timer_, deadline);
+}
+
+void Connection::handleTimer(std::uint64_t nowMs) {
+  if (isClosing()) return;
+  if (judgeWriteTimeout(nowMs) || judgeReadTimeouts(nowMs)) return;
+  // Park a stalled peer: its chunk goes back to the pool.
+  if (frames_.hasPartial() && nowMs - lastActivityMs_ >= kParkAfterMs &&
+      frames_.ring().shrinkToFit(worker_.pool().chunkBytes() / 4)) {
+    worker_.onMemoryReleased();
+  }
+  std::uint64_t deadline = nextDeadlineMs();
+  if (deadline == kNever) return;
+  // A deadline already past (bytes waiting in the kernel were counted as
+  // activity) is looked at again one tick later, after the reads.
+  worker_.wheel().schedule(timer_, std::max(deadline, nowMs + 1));
+}
+
+// A peer with echo bytes queued must take some of them within
+// --write-timeout. Progress is any byte taken (libuv's write queue shrinks
+// during a long write), not a finished write.
+bool Connection::judgeWriteTimeout(std::uint64_t nowMs) {
+  const ServerOptions& o = worker_.options();
+  if (queuedEchoBytes_ == 0 || o.writeTimeoutSeconds <= 0) return false;
+  std::uint64_t taken = echoBytesQueuedTotal_ - stream()->write_queue_size;
+  if (taken > echoBytesTakenSeen_) {
+    echoBytesTakenSeen_ = taken;
+    lastWriteProgressMs_ = nowMs;
+    return false;
+  }
+  if (nowMs - lastWriteProgressMs_ < ms(o.writeTimeoutSeconds)) return false;
+  worker_.log().warn(
+      "[tcp server] write timeout: ip={}, port={} took none of its echoes for {}s ({} bytes "
+      "queued); closing connection",
+      peer_.ip, peer_.port, o.writeTimeoutSeconds, queuedEchoBytes_);
+  close(CloseReason::kWriteTimeout);
+  return true;
+}
+
+bool Connection::judgeReadTimeouts(std::uint64_t nowMs) {
+  const ServerOptions& o = worker_.options();
+  if (halfClosed_) return false;
+  const bool waitsForMemory = waitingForMemory();
+  std::uint64_t frameLimitMs = ms(o.frameTimeoutSeconds);
+  if (frameLimitMs == 0 && waitsForMemory) frameLimitMs = kMemoryWaitMs;
+  bool frameDue = frameLimitMs > 0 && frames_.hasPartial() && !(paused_ & kPausedForEcho) &&
+                  nowMs - partialSinceMs_ >= frameLimitMs;
+  bool idleDue = paused_ == 0 && o.idleTimeoutSeconds > 0 &&
+                 nowMs - lastActivityMs_ >= ms(o.idleTimeoutSeconds);
+  if (!frameDue && !idleDue) return false;
+  if (!(frameDue && waitsForMemory) && kernelBytesPending() > 0) {
+    // The peer did send: the server is behind, not the peer.
+    lastActivityMs_ = nowMs;
+    return false;
+  }
+  if (frameDue) {
+    std::size_t frameBytes = frames_.unfinishedFrameBytes();
+    worker_.log().warn(
+        "[tcp server] frame timeout: ip={}, port={} sent {} of {} bytes of a frame within {}s{}; "
+        "closing connection",
+        peer_.ip, peer_.port, frames_.unfinishedBytes(),
+        frameBytes == 0 ? std::string("its") : std::to_string(frameBytes),
+        static_cast<double>(frameLimitMs) / 1000.0,
+        waitsForMemory ? " (waiting for input memory)" : "");
+    close(CloseReason::kFrameTimeout);
+  } else {
+    close(CloseReason::kIdleTimeout);
+  }
+  return true;
+}
+
+std::uint64_t Connection::kernelBytesPending() {
+  uv_os_fd_t fd;
+  if (uv_fileno(handle(), &fd) != 0) return 0;
+#ifdef _WIN32
+  u_long n = 0;
+  if (ioctlsocket(reinterpret_cast<SOCKET>(fd), FIONREAD, &n) != 0) return 0;
+#else
+  int n = 0;
+  if (ioctl(fd, FIONREAD, &n) != 0 || n < 0) return 0;
+#endif
+  return static_cast<std::uint64_t>(n);
+}
+
+void Connection::noteBytesBeforeShutdown() {
+  shutdownPendingBytes_ = (isClosing() || !announced_ || halfClosed_) ? 0 : kernelBytesPending();
+}
+
+std::uint64_t Connection::drainUntil(std::uint64_t deadlineMs) {
+#ifdef _WIN32
+  (void)deadlineMs;
+  return 0;
+#else
+  // Read with recv on the non-blocking socket (libuv's reading may be
+  // paused): only the bytes the kernel held at the signal, so a peer sending
+  // faster than the server logs cannot keep it alive.
+  uv_os_fd_t fd;
+  if (isClosing() || uv_fileno(handle(), &fd) != 0) return 0;
+  while (shutdownPendingBytes_ > 0 && !isClosing()) {
+    uv_update_time(worker_.loop());
+    if (uv_now(worker_.loop()) >= deadlineMs) break;
+    std::span<std::byte> room = frames_.prepareRead();
+    if (room.empty()) break;  // the memory rule says no: reported by the caller
+    std::size_t want = std::min<std::size_t>(room.size(), shutdownPendingBytes_);
+    ssize_t n = ::recv(fd, room.data(), want, 0);
+    if (n <= 0) {
+      shutdownPendingBytes_ = 0;
+      break;
+    }
+    shutdownPendingBytes_ -= static_cast<std::uint64_t>(n);
+    handleBytes(static_cast<std::size_t>(n), want);
+  }
+  return isClosing() ? 0 : shutdownPendingBytes_;
+#endif
+}
+
+}  // namespace uvframe
