@@ -12,8 +12,9 @@ namespace uvframe {
 // writer's maxBlocks, sinks that each kept a block from construction on would
 // leave none for the last ones, whose constructor (or first line) would then
 // wait forever.
-BlockSink::BlockSink(LogWriter& writer)
+BlockSink::BlockSink(LogWriter& writer, bool neverWait)
     : writer_(writer),
+      neverWait_(neverWait),
       // Hand over a little before the block is full so a typical line never
       // makes the buffer reallocate.
       handOverBytes_(writer.blockBytes() - writer.blockBytes() / 8) {}
@@ -24,7 +25,7 @@ BlockSink::~BlockSink() {
 
 void BlockSink::sink_it_(const spdlog::details::log_msg& msg) {
   if (!hasBlock_) {
-    block_ = writer_.acquire();
+    block_ = neverWait_ ? writer_.acquireNoWait() : writer_.acquire();
     hasBlock_ = true;
   }
   formatter_->format(msg, block_);
@@ -42,8 +43,8 @@ void BlockSink::handOver() {
 }
 
 std::shared_ptr<spdlog::logger> makeBlockLogger(const std::string& name, LogWriter& writer,
-                                                spdlog::level::level_enum level) {
-  auto sink = std::make_shared<BlockSink>(writer);
+                                                spdlog::level::level_enum level, bool neverWait) {
+  auto sink = std::make_shared<BlockSink>(writer, neverWait);
   auto logger = std::make_shared<spdlog::logger>(name, std::move(sink));
   logger->set_formatter(std::make_unique<LineFormatter>());
   logger->set_level(level);

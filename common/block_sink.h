@@ -20,7 +20,9 @@ namespace uvframe {
 /// Per-thread sink; used only by the thread that owns its logger.
 class BlockSink final : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
  public:
-  explicit BlockSink(LogWriter& writer);
+  /// neverWait: take blocks with acquireNoWait() (a thread that must stay
+  /// responsive while the log is stuck; rare lines only).
+  explicit BlockSink(LogWriter& writer, bool neverWait = false);
   ~BlockSink() override;
 
   /// Bytes formatted into the current block and not handed over yet.
@@ -36,6 +38,7 @@ class BlockSink final : public spdlog::sinks::base_sink<spdlog::details::null_mu
   LogWriter& writer_;
   LogWriter::Block block_;
   bool hasBlock_ = false;  // block_ came from writer_.acquire() and is not handed over
+  bool neverWait_;
   std::size_t handOverBytes_;
 };
 
@@ -46,6 +49,7 @@ inline constexpr const char* kLogPattern = "[%Y-%m-%d %H:%M:%S.%e] [%l] %v";
 /// A logger named name writing through a new BlockSink of writer, with the
 /// uvframe pattern and the given level.
 std::shared_ptr<spdlog::logger> makeBlockLogger(const std::string& name, LogWriter& writer,
-                                                spdlog::level::level_enum level);
+                                                spdlog::level::level_enum level,
+                                                bool neverWait = false);
 
 }  // namespace uvframe

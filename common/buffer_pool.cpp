@@ -54,14 +54,14 @@ bool BufferPool::tokenFree(std::size_t heldBytes, std::uint64_t ownerId) const {
 }
 
 BufferBlock BufferPool::acquire(std::size_t minBytes, std::size_t heldBytes,
-                               std::uint64_t ownerId) {
+                                std::uint64_t ownerId) {
   // Larger blocks are rounded up to whole chunks: a 1 MiB frame then needs
   // 1 MiB and one chunk, not the 2 MiB a power of two would take.
   std::size_t size = minBytes <= chunkBytes_
                          ? chunkBytes_
                          : (minBytes + chunkBytes_ - 1) / chunkBytes_ * chunkBytes_;
-  bool granted = size <= chunkBytes_ ? fits(size)
-                                      : tokenFree(heldBytes, ownerId) && fitsToken(size);
+  bool granted =
+      size <= chunkBytes_ ? fits(size) : tokenFree(heldBytes, ownerId) && fitsToken(size);
   if (!granted) {
     lastRefusedBytes_ = size;
     return {};

@@ -149,9 +149,9 @@ class BufferPool {
   std::size_t echoBytes_ = 0;
   std::size_t lastRefusedBytes_ = 0;
   std::size_t heapAllocations_ = 0;
-  std::size_t tokenBlocks_ = 0;         ///< blocks larger than a chunk lent
-  std::size_t tokenBytes_ = 0;          ///< their bytes (inside the reserve)
-  std::uint64_t tokenPromisedTo_ = 0;   ///< a woken waiter (0: nobody)
+  std::size_t tokenBlocks_ = 0;        ///< blocks larger than a chunk lent
+  std::size_t tokenBytes_ = 0;         ///< their bytes (inside the reserve)
+  std::uint64_t tokenPromisedTo_ = 0;  ///< a woken waiter (0: nobody)
   unsigned tokenPromiseAge_ = 0;
   std::vector<std::byte*> freeChunks_;
   std::vector<std::byte*> freeSmall_[2];  ///< one list per kSmallClassBytes entry

@@ -102,9 +102,9 @@ class FrameReassembler {
   std::size_t maxLoggedBytes_;
   bool keepWholeFrames_;
 
-  std::size_t offset_ = 0;            ///< bytes of this read's frames so far
-  DecodeResult last_;                 ///< the decode that ended next()
-  std::size_t pendingFrameBytes_ = 0; ///< size of the unfinished frame, if known
+  std::size_t offset_ = 0;             ///< bytes of this read's frames so far
+  DecodeResult last_;                  ///< the decode that ended next()
+  std::size_t pendingFrameBytes_ = 0;  ///< size of the unfinished frame, if known
   bool hasPartial_ = false;
   // Skimming a frame larger than the chunk: the ring holds its header and
   // skimKept_ payload bytes; skimSeen_ of skimPayloadBytes_ have arrived.

@@ -133,7 +133,7 @@ struct LogWriter::Core {
   ~Core();
 
   // Producer and owner side (any thread).
-  Block acquire();
+  Block acquire(bool wait);
   void submit(Block&& block);
   void abandon();
 
@@ -208,11 +208,11 @@ LogWriter::Core::~Core() {
   if (wakeWrite >= 0) UVFRAME_CLOSE(wakeWrite);
 }
 
-LogWriter::Block LogWriter::Core::acquire() {
+LogWriter::Block LogWriter::Core::acquire(bool wait) {
   std::unique_lock lock(mutex);
   if (freeBlocks.empty() && blocksCreated < options.maxBlocks)
     ++blocksCreated;
-  else
+  else if (wait)
     blockFree.wait(lock, [this] { return !freeBlocks.empty() || abandoned || finished; });
   if (!freeBlocks.empty()) {
     Block block = std::move(freeBlocks.back());
@@ -540,7 +540,11 @@ LogWriter::~LogWriter() {
 }
 
 LogWriter::Block LogWriter::acquire() {
-  return core_->acquire();
+  return core_->acquire(true);
+}
+
+LogWriter::Block LogWriter::acquireNoWait() {
+  return core_->acquire(false);
 }
 
 void LogWriter::submit(Block&& block) {

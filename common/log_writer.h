@@ -118,6 +118,10 @@ class LogWriter {
   /// the queue (backpressure); after abandon() or once the thread has ended,
   /// never waits (allocates if needed).
   Block acquire();
+  /// acquire() for a thread that must never wait for the writer (the
+  /// server's control loop, which handles the signals): when every block is
+  /// queued it gets a new one beyond maxBlocks. For rare lines only.
+  Block acquireNoWait();
   /// Queues a block for writing. An empty block is simply recycled. After
   /// abandon() or stop(), its bytes are counted as lost instead.
   void submit(Block&& block);

@@ -105,7 +105,6 @@ class Connection {
   enum PauseBits : std::uint8_t { kPausedForEcho = 1, kPausedForMemory = 2 };
   struct EchoWrite;
 
-
   static void onAlloc(uv_handle_t* handle, std::size_t suggested, uv_buf_t* buf) noexcept;
   static void onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept;
   static void onWrite(uv_write_t* req, int status) noexcept;
@@ -147,21 +146,21 @@ class Connection {
   ConnId id_;
   FrameReassembler frames_;
   PeerAddress peer_;
-  std::string tag_;  ///< "[tcp/127.0.0.1:55244] ", prefix of each message line
+  std::string tag_;                ///< "[tcp/127.0.0.1:55244] ", prefix of each message line
   TimingWheel::Node timer_{this};  ///< in the worker's wheel (connection_timeouts.cpp)
 
   std::uint64_t frameCount_ = 0;
   std::uint64_t bytes_ = 0;
   std::uint64_t startMs_ = 0;
   std::uint64_t lastActivityMs_ = 0;
-  std::uint64_t partialSinceMs_ = 0;       ///< when the unfinished frame began
-  std::uint64_t lastWriteProgressMs_ = 0;  ///< when the peer last took echo bytes
-  std::uint64_t echoBytesTakenSeen_ = 0;   ///< echo bytes taken at that time
-  std::uint64_t echoBytesQueuedTotal_ = 0; ///< every echo byte ever handed to uv_write
-  std::size_t queuedEchoBytes_ = 0;        ///< copied echo bytes not yet written
-  std::uint64_t turn_ = 0;                 ///< the worker's loop turn of turnBytes_
-  std::size_t turnBytes_ = 0;              ///< bytes read in that turn
-  std::uint64_t shutdownPendingBytes_ = 0; ///< kernel bytes at the shutdown signal
+  std::uint64_t partialSinceMs_ = 0;        ///< when the unfinished frame began
+  std::uint64_t lastWriteProgressMs_ = 0;   ///< when the peer last took echo bytes
+  std::uint64_t echoBytesTakenSeen_ = 0;    ///< echo bytes taken at that time
+  std::uint64_t echoBytesQueuedTotal_ = 0;  ///< every echo byte ever handed to uv_write
+  std::size_t queuedEchoBytes_ = 0;         ///< copied echo bytes not yet written
+  std::uint64_t turn_ = 0;                  ///< the worker's loop turn of turnBytes_
+  std::size_t turnBytes_ = 0;               ///< bytes read in that turn
+  std::uint64_t shutdownPendingBytes_ = 0;  ///< kernel bytes at the shutdown signal
   std::uint8_t paused_ = 0;
   bool yielded_ = false;     ///< the alloc callback offered no room: turn over
   bool halfClosed_ = false;  ///< the peer shut down its side; echoes still going

@@ -111,7 +111,9 @@ Server::~Server() {
   // Workers log through the writer until they are gone.
   workers_.clear();
   log_.reset();
-  if (writer_) writer_->stop();
+  // After a normal run finish() has stopped the writer already; after a
+  // failed start the log may be failing: do not wait for it for ever.
+  if (writer_ && !writer_->stopWithin(std::chrono::seconds(2))) _exit(1);
 }
 
 int Server::run() {
@@ -168,7 +170,9 @@ bool Server::openLog() {
   auto controlLevel = options_.logLevel <= spdlog::level::warn
                           ? std::min(options_.logLevel, spdlog::level::info)
                           : options_.logLevel;
-  log_ = makeBlockLogger("server", *writer_, controlLevel);
+  // The control loop handles the signals: it must never wait for the log
+  // (a stuck console would otherwise make SIGTERM wait too).
+  log_ = makeBlockLogger("server", *writer_, controlLevel, /*neverWait=*/true);
   log_->flush_on(spdlog::level::trace);
   return true;
 }
@@ -235,7 +239,8 @@ bool Server::startListening() {
   std::size_t perWorker = inputMemoryPerWorker(options_);
   if (perWorker != 0 && perWorker * options_.workers > options_.maxInputMemoryBytes) {
     log_->warn(
-        "[tcp server] --max-input-memory {} is below what each worker needs for {}-byte frames; using {} "
+        "[tcp server] --max-input-memory {} is below what each worker needs for {}-byte frames; "
+        "using {} "
         "bytes per worker ({} in all)",
         options_.maxInputMemoryBytes, options_.maxFrameBytes, perWorker,
         perWorker * options_.workers);
@@ -280,8 +285,8 @@ void Server::beginShutdown(int signum) {
   // The watchdog goes first: nothing after this line may block the promise
   // of an exit within --drain-timeout plus a second.
   auto now = std::chrono::steady_clock::now();
-  auto drain = std::chrono::milliseconds(
-      static_cast<std::int64_t>(options_.drainTimeoutSeconds * 1000));
+  auto drain =
+      std::chrono::milliseconds(static_cast<std::int64_t>(options_.drainTimeoutSeconds * 1000));
   shutdownDeadline_ = now + drain + std::chrono::milliseconds(900);
   watchdog_.arm(*writer_, now + drain + std::chrono::milliseconds(700), shutdownDeadline_);
   for (auto& w : workers_)
@@ -313,8 +318,9 @@ void Server::handleReopenDone() {
     if (error.empty()) {
       log_->info("[tcp server] SIGHUP: log file '{}' reopened", options_.logFile);
     } else {
-      log_->warn("[tcp server] SIGHUP: cannot reopen log file '{}': {}; still writing to the old one",
-                 options_.logFile, error);
+      log_->warn(
+          "[tcp server] SIGHUP: cannot reopen log file '{}': {}; still writing to the old one",
+          options_.logFile, error);
     }
   }
 }
@@ -326,9 +332,9 @@ void Server::onWorkerDone(uv_async_t* async) noexcept {
 void Server::handleWorkerDone() {
   if (workersDone_.load() < workers_.size()) return;
   // Every worker has ended: the control loop ends too.
-  for (uv_handle_t* h : {reinterpret_cast<uv_handle_t*>(&sighup_),
-                         reinterpret_cast<uv_handle_t*>(&reopenDone_),
-                         reinterpret_cast<uv_handle_t*>(&workerDone_)}) {
+  for (uv_handle_t* h :
+       {reinterpret_cast<uv_handle_t*>(&sighup_), reinterpret_cast<uv_handle_t*>(&reopenDone_),
+        reinterpret_cast<uv_handle_t*>(&workerDone_)}) {
     if (!uv_is_closing(h)) uv_close(h, nullptr);
   }
 }

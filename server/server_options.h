@@ -21,12 +21,12 @@ struct ServerOptions {
   ByteOrder byteOrder = ByteOrder::kLittle;
   std::uint32_t maxFrameBytes = kDefaultMaxFrameBytes;
   bool echo = false;
-  double idleTimeoutSeconds = 0;    ///< 0: never
-  double frameTimeoutSeconds = 30;  ///< 0: never
-  double writeTimeoutSeconds = 30;  ///< 0: never (echo bytes untaken this long)
-  double drainTimeoutSeconds = 10;  ///< shutdown: read what was sent, at most this long
+  double idleTimeoutSeconds = 0;      ///< 0: never
+  double frameTimeoutSeconds = 30;    ///< 0: never
+  double writeTimeoutSeconds = 30;    ///< 0: never (echo bytes untaken this long)
+  double drainTimeoutSeconds = 10;    ///< shutdown: read what was sent, at most this long
   unsigned tcpKeepaliveSeconds = 60;  ///< 0: off
-  std::size_t maxConnections = 0;   ///< 0: as many as descriptors allow
+  std::size_t maxConnections = 0;     ///< 0: as many as descriptors allow
   std::string logFile;
   spdlog::level::level_enum logLevel = spdlog::level::info;
   bool console = true;

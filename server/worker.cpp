@@ -205,8 +205,7 @@ void Worker::onMemoryReleased() {
   if (!pool_.hasWaiters() || stopping_) return;
   auto stillWaiting = [this](std::uint64_t id) {
     auto it = connections_.find(id);
-    return it != connections_.end() && !it->second->isClosing() &&
-           it->second->waitingForMemory();
+    return it != connections_.end() && !it->second->isClosing() && it->second->waitingForMemory();
   };
   for (std::uint64_t id : pool_.takeWakeable(stillWaiting)) {
     connections_.find(id)->second->resumeAfterMemoryWait();
@@ -273,7 +272,8 @@ void Worker::drainAll() {
   auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
       drainDeadline_.load() - std::chrono::steady_clock::now());
   const std::uint64_t deadline =
-      uv_now(loop_.get()) + static_cast<std::uint64_t>(std::max<std::int64_t>(0, remaining.count()));
+      uv_now(loop_.get()) +
+      static_cast<std::uint64_t>(std::max<std::int64_t>(0, remaining.count()));
   std::uint64_t unreadBytes = 0, unreadConnections = 0;
   bool timedOut = false;
   for (int pass = 0; pass < 2; ++pass) {
@@ -315,9 +315,8 @@ void Worker::onPrepare(uv_prepare_t* prepare) noexcept {
 
 void Worker::tick() {
   std::uint64_t now = uv_now(loop_.get());
-  wheel_.advance(now, [now](TimingWheel::Node& node) {
-    Connection::fromTimer(node)->handleTimer(now);
-  });
+  wheel_.advance(now,
+                 [now](TimingWheel::Node& node) { Connection::fromTimer(node)->handleTimer(now); });
   counters_.inputMemoryBytes.store(pool_.bytesHeld(), std::memory_order_relaxed);
   pool_.expireTokenPromise();
   // A waiter whose wake-up was lost (its memory went to another waiter that
