@@ -111,20 +111,73 @@ std::size_t utf8SequenceLength(const unsigned char* s, std::size_t n) {
   return n >= len ? len : 0;
 }
 
-// Code points that are valid UTF-8 but must not reach a log line raw.
-bool needsUnicodeEscape(const unsigned char* s, std::size_t len) {
-  if (len == 2) return s[0] == 0xC2 && s[1] <= 0x9F;  // C1 controls
-  // U+2028 LINE SEPARATOR and U+2029 PARAGRAPH SEPARATOR.
-  return len == 3 && s[0] == 0xE2 && s[1] == 0x80 && (s[2] == 0xA8 || s[2] == 0xA9);
+// Code points that are valid UTF-8 but must not reach a log line raw; the
+// header says which and why. All lie in U+0080..U+FFFF (two or three bytes
+// of UTF-8), as the four digits of \uXXXX need.
+struct CodePointRange {
+  char32_t first, last;
+};
+constexpr CodePointRange kUnicodeEscaped[] = {
+    {0x0080, 0x009F},  // C1 controls
+    {0x061C, 0x061C},  // ARABIC LETTER MARK
+    {0x200B, 0x200F},  // ZWSP, ZWNJ, ZWJ, LRM, RLM
+    {0x2028, 0x202E},  // LINE and PARAGRAPH SEPARATOR; LRE, RLE, PDF, LRO, RLO
+    {0x2060, 0x2064},  // WORD JOINER and the invisible math operators
+    {0x2066, 0x2069},  // LRI, RLI, FSI, PDI
+    {0xFEFF, 0xFEFF},  // ZERO WIDTH NO-BREAK SPACE (BOM)
+};
+
+constexpr bool isUnicodeEscaped(char32_t cp) {
+  for (CodePointRange r : kUnicodeEscaped) {
+    if (cp >= r.first && cp <= r.last) return true;
+  }
+  return false;
 }
 
-void appendUnicodeEscape(const unsigned char* s, std::size_t len, std::string& out) {
-  unsigned cp = len == 2 ? ((s[0] & 0x1Fu) << 6) | (s[1] & 0x3Fu)
+// The UTF-8 lead bytes of the code points above (0xC2, 0xD8, 0xE2, 0xEF).
+// Any other character is written as is without being decoded, so text such
+// as Hangul (leads 0xEA..0xED) pays one table lookup per character.
+constexpr std::array<bool, 256> makeEscapeLeadTable() {
+  std::array<bool, 256> t{};
+  for (CodePointRange r : kUnicodeEscaped) {
+    for (char32_t cp = r.first; cp <= r.last; ++cp) {
+      t[cp < 0x800 ? 0xC0 | (cp >> 6) : 0xE0 | (cp >> 12)] = true;
+    }
+  }
+  return t;
+}
+constexpr std::array<bool, 256> kEscapeLead = makeEscapeLeadTable();
+
+// The code point of the valid sequence of len (2 or 3) bytes at s, if it
+// must be escaped, else 0 (U+0000 is a one-byte sequence, never asked for).
+char32_t unicodeEscapeCodePoint(const unsigned char* s, std::size_t len) {
+  if (len > 3 || !kEscapeLead[s[0]]) return 0;
+  char32_t cp = len == 2 ? ((s[0] & 0x1Fu) << 6) | (s[1] & 0x3Fu)
                          : ((s[0] & 0x0Fu) << 12) | ((s[1] & 0x3Fu) << 6) | (s[2] & 0x3Fu);
+  return isUnicodeEscaped(cp) ? cp : 0;
+}
+
+void appendUnicodeEscape(char32_t cp, std::string& out) {
   char esc[6] = {
       '\\',          'u', kHex[(cp >> 12) & 0xF], kHex[(cp >> 8) & 0xF], kHex[(cp >> 4) & 0xF],
       kHex[cp & 0xF]};
   out.append(esc, 6);
+}
+
+// Appends the escape for the character at s that cannot be written as is
+// and returns how many bytes it stands for. len is its valid UTF-8 length
+// and cp its code point, or len is 0 for a single ASCII or invalid byte.
+std::size_t appendEscape(const unsigned char* s, std::size_t len, char32_t cp, std::string& out) {
+  if (len != 0) {
+    appendUnicodeEscape(cp, out);
+    return len;
+  }
+  if (s[0] < 0x80) {
+    appendAsciiEscape(s[0], out);
+  } else {
+    appendHexByte(s[0], out);
+  }
+  return 1;
 }
 
 // Where to cut a UTF-8 payload at limit (<= payload.size()) so that no
@@ -143,6 +196,18 @@ std::size_t utf8CutPoint(std::span<const std::byte> payload, std::size_t limit) 
   return limit;
 }
 
+// iconv output room. glibc's converters write at most 4 code points for one
+// input byte (TSCII: 0x82 is U+0BB8 U+0BCD U+0BB0 U+0BC0), so 16 bytes of
+// UTF-8 a byte always suffice; every other charset of glibc 2.36 stays at or
+// under 3 (measured over all 1- and 2-byte inputs of the 1180 names iconv
+// -l lists). The room must really suffice: after E2BIG in the middle of a
+// ligature, glibc's TSCII converter repeats or drops code points. Input goes
+// in chunks so that the room stays bounded whatever --max-logged-bytes is;
+// the flush of a stateful charset gets its own room on top.
+constexpr std::size_t kMaxUtf8BytesPerInputByte = 16;
+constexpr std::size_t kDecodeChunkBytes = 1024;
+constexpr std::size_t kFlushRoomBytes = 64;
+
 void appendTruncationNote(std::size_t hiddenBytes, std::string& out) {
   out.append(" \xE2\x80\xA6(+");
   out.append(std::to_string(hiddenBytes));
@@ -154,30 +219,23 @@ void appendTruncationNote(std::size_t hiddenBytes, std::string& out) {
 void appendEscapedUtf8(std::span<const std::byte> bytes, std::string& out) {
   const auto* s = reinterpret_cast<const unsigned char*>(bytes.data());
   const std::size_t n = bytes.size();
+  // s[plain, i) is text to write as is. It grows over safe ASCII runs and
+  // valid characters alike and is appended in one piece when an escape or
+  // the end comes, so a line of Hangul is one append, not one per character.
+  std::size_t plain = 0;
   std::size_t i = 0;
-  while (i < n) {
-    std::size_t run = safeRunEnd(s, i, n);
-    out.append(reinterpret_cast<const char*>(s + i), run - i);
-    i = run;
-    if (i == n) break;
-    if (s[i] < 0x80) {
-      appendAsciiEscape(s[i], out);
-      ++i;
+  while ((i = safeRunEnd(s, i, n)) < n) {
+    std::size_t len = s[i] < 0x80 ? 0 : utf8SequenceLength(s + i, n - i);
+    char32_t cp = len == 0 ? 0 : unicodeEscapeCodePoint(s + i, len);
+    if (len != 0 && cp == 0) {
+      i += len;
       continue;
     }
-    std::size_t len = utf8SequenceLength(s + i, n - i);
-    if (len == 0) {
-      appendHexByte(s[i], out);
-      ++i;
-    } else {
-      if (needsUnicodeEscape(s + i, len)) {
-        appendUnicodeEscape(s + i, len, out);
-      } else {
-        out.append(reinterpret_cast<const char*>(s + i), len);
-      }
-      i += len;
-    }
+    out.append(reinterpret_cast<const char*>(s + plain), i - plain);
+    i += appendEscape(s + i, len, cp, out);
+    plain = i;
   }
+  out.append(reinterpret_cast<const char*>(s + plain), n - plain);
 }
 
 bool PayloadRenderer::isUtf8Name(std::string_view encoding) {
@@ -225,34 +283,57 @@ void PayloadRenderer::render(std::span<const std::byte> payload, std::string& ou
 // many input bytes were shown (a character cut in half by the limit is not).
 std::size_t PayloadRenderer::renderDecoded(std::span<const std::byte> shown, bool cut,
                                            std::string& out) {
-  auto cd = static_cast<iconv_t>(iconv_);
-  iconv(cd, nullptr, nullptr, nullptr, nullptr);
-  // Any charset iconv knows expands to at most 4 UTF-8 bytes per input byte,
-  // plus room for a shift sequence.
-  std::size_t scratchBytes = shown.size() * 4 + 16;
-  if (scratch_.size() < scratchBytes) scratch_.resize(scratchBytes);
+  iconv(static_cast<iconv_t>(iconv_), nullptr, nullptr, nullptr, nullptr);
+  std::size_t room = std::min(shown.size(), kDecodeChunkBytes) * kMaxUtf8BytesPerInputByte;
+  if (scratch_.size() < room + kFlushRoomBytes) scratch_.resize(room + kFlushRoomBytes);
   char* in = const_cast<char*>(reinterpret_cast<const char*>(shown.data()));
-  std::size_t inLeft = shown.size();
-  while (true) {
-    char* outPtr = scratch_.data();
-    std::size_t outLeft = scratchBytes;
-    std::size_t rc = iconv(cd, &in, &inLeft, &outPtr, &outLeft);
-    int err = rc == static_cast<std::size_t>(-1) ? errno : 0;
-    std::size_t produced = scratchBytes - outLeft;
-    appendEscapedUtf8(std::as_bytes(std::span(scratch_.data(), produced)), out);
-    if (err == 0 || inLeft == 0) break;
-    if (err == EINVAL && cut) {
+  char* const end = in + shown.size();
+  char* shownEnd = end;
+  while (in < end) {
+    char* chunkStart = in;
+    std::size_t inLeft = std::min(static_cast<std::size_t>(end - in), kDecodeChunkBytes);
+    const bool last = in + inLeft == end;
+    int err = decode(&in, &inLeft, out);
+    if (err == 0 || err == E2BIG) continue;
+    // A character split by the end of a chunk: the next call has all of it.
+    if (err == EINVAL && !last && in != chunkStart) continue;
+    if (err == EINVAL && last && cut) {
       // A character split by the length limit: count it as not shown.
-      return shown.size() - inLeft;
+      shownEnd = in;
+      break;
     }
-    // EILSEQ (or an incomplete character at the real end): show one byte
-    // escaped and carry on after it.
+    // EILSEQ, or an incomplete character at the real end: write what the
+    // charset holds back, then show one byte escaped and carry on after it.
+    flushDecoder(out);
     appendHexByte(static_cast<unsigned char>(*in), out);
     ++in;
-    --inLeft;
-    iconv(cd, nullptr, nullptr, nullptr, nullptr);
   }
-  return shown.size();
+  flushDecoder(out);
+  return static_cast<std::size_t>(shownEnd - reinterpret_cast<const char*>(shown.data()));
+}
+
+// One iconv call from *in (null: flush the state) into scratch_, whose UTF-8
+// is escaped onto out. Returns the call's errno, or 0. renderDecoded leaves
+// enough room that E2BIG does not happen with glibc's charsets; should one
+// need more, the caller calls again, and if not even one character fit,
+// scratch_ grows first, so every call makes progress.
+int PayloadRenderer::decode(char** in, std::size_t* inLeft, std::string& out) {
+  char* outPtr = scratch_.data();
+  std::size_t outLeft = scratch_.size();
+  std::size_t rc = iconv(static_cast<iconv_t>(iconv_), in, inLeft, &outPtr, &outLeft);
+  int err = rc == static_cast<std::size_t>(-1) ? errno : 0;
+  std::size_t produced = scratch_.size() - outLeft;
+  appendEscapedUtf8(std::as_bytes(std::span(scratch_.data(), produced)), out);
+  if (err == E2BIG && produced == 0) scratch_.resize(scratch_.size() * 2);
+  return err;
+}
+
+// Writes the characters a stateful charset still holds back (TSCII keeps a
+// virama or a vowel sign until the next byte, CP1258 each letter in case an
+// accent follows) and returns the decoder to its initial state.
+void PayloadRenderer::flushDecoder(std::string& out) {
+  while (decode(nullptr, nullptr, out) == E2BIG) {
+  }
 }
 
 }  // namespace uvframe

@@ -2,17 +2,38 @@
 // put on one log line, whatever a peer sends.
 //
 // Rules (SPEC "Server log lines"):
-//   - valid UTF-8 is written as is;
+//   - valid UTF-8 is written as is, except the code points below;
 //   - backslash and control characters are escaped: \n \r \t \\ and \xNN for
-//     the other C0 controls and DEL; C1 controls and the Unicode line and
-//     paragraph separators (which some viewers break lines on) become \uXXXX;
+//     the other C0 controls and DEL;
+//   - these code points become \uXXXX (four lowercase hex digits, like \xNN):
+//       U+0080..U+009F  C1 controls (CSI, NEL: terminal escapes, line breaks)
+//       U+2028, U+2029  line and paragraph separators (some viewers break
+//                       lines on them)
+//       U+202A..U+202E  bidi embeddings and overrides (LRE RLE PDF LRO RLO)
+//       U+2066..U+2069  bidi isolates (LRI RLI FSI PDI)
+//       U+200E, U+200F, U+061C  the left-to-right, right-to-left and Arabic
+//                       letter marks
+//       U+200B..U+200D  zero width space, non-joiner and joiner
+//       U+2060..U+2064  word joiner and the invisible math operators
+//       U+FEFF          zero width no-break space (byte order mark)
+//     The bidi controls reorder what a viewer shows, so a line can read
+//     differently from the bytes it holds ("Trojan Source", CVE-2021-42574);
+//     the others are invisible, so a line can hide text or split a word
+//     (a user name, a keyword someone greps for) unseen. Left as is: U+2065
+//     (unassigned), U+206A..U+206F (deprecated controls that do not
+//     reorder), and other default-ignorable code points that do not reorder
+//     either: the soft hyphen, variation selectors, Hangul fillers, and the
+//     tag characters U+E0000.. (beyond the four digits of \uXXXX);
 //   - bytes that are not valid UTF-8 (overlongs, surrogates, stray
 //     continuation bytes, truncated sequences) become \xNN, one per byte;
-//   - with a charset such as CP949 the payload is first decoded with iconv;
-//     bytes the charset cannot decode become \xNN;
+//   - with a charset such as CP949 the payload is first decoded with iconv,
+//     and the decoded text follows the same rules; bytes the charset cannot
+//     decode become \xNN;
 //   - past maxLoggedBytes of payload the text is cut at a character boundary
-//     and the line ends with " …(+K bytes)", K being the bytes not shown.
-// So no client can forge a line, break one, or send raw terminal escapes.
+//     and the line ends with " …(+K bytes)", K being the bytes not shown; an
+//     escape stands for a whole character, so it is shown whole or not at all.
+// So no client can forge a line, break one, send raw terminal escapes, or
+// make a line read as something it is not.
 #pragma once
 
 #include <cstddef>
@@ -48,10 +69,12 @@ class PayloadRenderer {
 
  private:
   std::size_t renderDecoded(std::span<const std::byte> shown, bool cut, std::string& out);
+  int decode(char** in, std::size_t* inLeft, std::string& out);
+  void flushDecoder(std::string& out);
 
   std::size_t maxLoggedBytes_;
   void* iconv_ = nullptr;  // iconv_t, or null for UTF-8
-  std::string scratch_;
+  std::string scratch_;    // iconv output (UTF-8) before it is escaped
 };
 
 }  // namespace uvframe

@@ -1,13 +1,23 @@
 // libFuzzer target: PayloadRenderer and appendEscapedUtf8 on arbitrary bytes.
-// Whatever a peer sends, the rendering must be valid UTF-8 with no byte below
-// 0x20 and no 0x7f (so no line can be forged or broken), and for UTF-8 the
-// escaping must be lossless: undoing it gives back exactly the bytes shown,
-// and the " …(+K bytes)" note accounts for the rest.
+// Whatever a peer sends, the rendering must be safe log text: valid UTF-8
+// with no C0 control, no DEL, and no raw C1 control, line separator or bidi
+// or invisible format character (test::isSafeLogText), so no line can be
+// forged, broken or made to read differently. For UTF-8 the escaping must be
+// lossless: undoing it gives back exactly the bytes shown, and the
+// " …(+K bytes)" note accounts for the rest. Decoded charsets (CP949,
+// GB18030, which can encode every bidi control, and TSCII, whose bytes can
+// expand to four code points and which holds characters back) must be safe,
+// count at most what was cut, and render the same bytes the same way twice.
 //
 // Input layout:
 //   byte 0   maxLoggedBytes (0..63)
 //   byte 1   low 2 bits: extra bytes announced past the payload (totalBytes),
-//            0 meaning "the payload is whole"
+//            0 meaning "the payload is whole"; bit 2: maxLoggedBytes is 4096
+//            instead, so long payloads reach the renderer's 1024-byte
+//            decoding chunks; bit 3: the rest is little-endian 16-bit code
+//            points, and the payload their UTF-8 (surrogates included, as
+//            invalid bytes), so the fuzzer reaches any BMP character: the
+//            renderer compares code points, not bytes, with its ranges
 //   rest     the payload
 #include <algorithm>
 #include <array>
@@ -24,39 +34,15 @@
 
 namespace {
 
+using uvframe::test::isSafeLogText;
 using uvframe::test::unescape;
 
-constexpr std::size_t kMaxLimits = 64;
+constexpr std::size_t kMaxLimits = 64;  // byte 0's limits; slot kMaxLimits is kBigLimit
+constexpr std::size_t kBigLimit = 4096;
 constexpr std::string_view kNoteStart = " \xE2\x80\xA6(+";
 
 void check(bool ok) {
   if (!ok) __builtin_trap();
-}
-
-// Well-formed UTF-8 (RFC 3629) with no C0 control byte and no DEL.
-bool isSafeUtf8(std::string_view text) {
-  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
-  std::size_t n = text.size(), i = 0;
-  while (i < n) {
-    unsigned char c = s[i];
-    if (c < 0x20 || c == 0x7F) return false;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    std::size_t len = c >= 0xC2 && c <= 0xDF   ? 2
-                      : c >= 0xE0 && c <= 0xEF ? 3
-                      : c >= 0xF0 && c <= 0xF4 ? 4
-                                               : 0;
-    if (len == 0 || n - i < len) return false;
-    unsigned char lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80;
-    unsigned char hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
-    if (s[i + 1] < lo || s[i + 1] > hi) return false;
-    for (std::size_t k = 2; k < len; ++k)
-      if ((s[i + k] & 0xC0) != 0x80) return false;
-    i += len;
-  }
-  return true;
 }
 
 // Splits off a trailing " …(+K bytes)" note; returns K, or 0 without a note.
@@ -73,20 +59,36 @@ std::size_t takeNote(std::string& out, bool expectNote) {
   return hidden;
 }
 
-uvframe::PayloadRenderer& renderer(std::string_view encoding, std::size_t limit) {
-  static std::array<std::unique_ptr<uvframe::PayloadRenderer>, kMaxLimits> utf8, cp949;
-  auto& slot = encoding == "cp949" ? cp949[limit] : utf8[limit];
-  if (!slot) slot = std::make_unique<uvframe::PayloadRenderer>(encoding, limit);
+constexpr const char* kCharsets[] = {"utf-8", "cp949", "gb18030", "TSCII"};
+constexpr std::size_t kUtf8 = 0;
+
+uvframe::PayloadRenderer& renderer(std::size_t charset, std::size_t limit) {
+  static std::array<std::array<std::unique_ptr<uvframe::PayloadRenderer>, kMaxLimits + 1>,
+                    std::size(kCharsets)>
+      slots;
+  auto& slot = slots[charset][limit == kBigLimit ? kMaxLimits : limit];
+  if (!slot) slot = std::make_unique<uvframe::PayloadRenderer>(kCharsets[charset], limit);
   return *slot;
+}
+
+// The payload the input describes (see the layout above).
+std::string payloadOf(const std::uint8_t* rest, std::size_t size, bool codePoints) {
+  if (!codePoints) return {reinterpret_cast<const char*>(rest), size};
+  std::string utf8;
+  for (std::size_t i = 0; i + 1 < size; i += 2) {
+    uvframe::test::appendUtf8(static_cast<unsigned>(rest[i] | (rest[i + 1] << 8)), utf8);
+  }
+  return utf8;
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 2) return 0;
-  const std::size_t limit = data[0] % kMaxLimits;
+  const std::size_t limit = (data[1] & 4) != 0 ? kBigLimit : data[0] % kMaxLimits;
   const std::size_t extra = data[1] & 3;
-  const std::string_view payload(reinterpret_cast<const char*>(data + 2), size - 2);
+  const std::string owned = payloadOf(data + 2, size - 2, (data[1] & 8) != 0);
+  const std::string_view payload = owned;
   const auto bytes = std::as_bytes(std::span(payload.data(), payload.size()));
   const std::size_t total = extra == 0 ? 0 : payload.size() + extra;
   const std::size_t wholeBytes = payload.size() + extra;
@@ -96,25 +98,30 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // The plain escaper: safe and lossless.
   std::string escaped;
   uvframe::appendEscapedUtf8(bytes, escaped);
-  check(isSafeUtf8(escaped));
+  check(isSafeLogText(escaped));
   check(unescape(escaped) == payload);
 
   // UTF-8 rendering: safe, and shows exactly the first (total - K) bytes,
   // backing off at most 3 bytes from the limit to keep characters whole.
   std::string out;
-  renderer("utf-8", limit).render(bytes, out, total);
-  check(isSafeUtf8(out));
+  renderer(kUtf8, limit).render(bytes, out, total);
+  check(isSafeLogText(out));
   std::size_t hidden = takeNote(out, expectNote);
   check(hidden <= wholeBytes);
   std::size_t shown = wholeBytes - hidden;
   check(shown <= shownAtMost && shown + 3 >= shownAtMost);
   check(unescape(out) == payload.substr(0, shown));
 
-  // CP949 rendering: safe, and the note counts at most what was cut.
-  std::string korean;
-  renderer("cp949", limit).render(bytes, korean, total);
-  check(isSafeUtf8(korean));
-  std::size_t hiddenKo = takeNote(korean, expectNote);
-  check(hiddenKo <= wholeBytes && hiddenKo >= wholeBytes - shownAtMost);
+  // Decoded renderings: safe, the note counts at most what was cut, and no
+  // state is left over from one payload to the next.
+  for (std::size_t charset = kUtf8 + 1; charset < std::size(kCharsets); ++charset) {
+    std::string decoded, again;
+    renderer(charset, limit).render(bytes, decoded, total);
+    renderer(charset, limit).render(bytes, again, total);
+    check(decoded == again);
+    check(isSafeLogText(decoded));
+    std::size_t hiddenDecoded = takeNote(decoded, expectNote);
+    check(hiddenDecoded <= wholeBytes && hiddenDecoded >= wholeBytes - shownAtMost);
+  }
   return 0;
 }

@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <charconv>
+#include <cstdio>
+#include <initializer_list>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -18,6 +20,7 @@ namespace uvframe {
 namespace {
 
 using test::asBytes;
+using test::isSafeLogText;
 using test::isValidUtf8;
 using test::unescape;
 
@@ -89,6 +92,78 @@ TEST(AppendEscapedUtf8, LineAndParagraphSeparatorsBecomeUnicodeEscapes) {
   EXPECT_EQ(escaped("a\xE2\x80\xA8z"), "a\\u2028z");
   EXPECT_EQ(escaped("\xE2\x80\xA9"), "\\u2029");
   EXPECT_EQ(escaped("\xE2\x80\xA6"), "…") << "U+2026 is ordinary";
+}
+
+// The UTF-8 of a sequence of code points (below U+10000).
+std::string utf8Of(std::initializer_list<unsigned> cps) {
+  std::string out;
+  for (unsigned cp : cps)
+    test::appendUtf8(cp, out);
+  return out;
+}
+
+std::string repeated(std::string_view unit, int times) {
+  std::string out;
+  for (int i = 0; i < times; ++i)
+    out += unit;
+  return out;
+}
+
+// "\u" and four lowercase hex digits: the form the renderer writes.
+std::string unicodeEscapeOf(unsigned cp) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "\\u%04x", cp);
+  return buf;
+}
+
+TEST(AppendEscapedUtf8, BidiAndInvisibleFormatCharactersBecomeUnicodeEscapes) {
+  // Bidi: LRE RLE PDF LRO RLO, LRI RLI FSI PDI, LRM RLM ALM reorder what a
+  // viewer shows. Invisible: ZWSP ZWNJ ZWJ, WORD JOINER, the invisible
+  // operators and the BOM hide text or split a word unseen.
+  for (unsigned cp : {0x202Au, 0x202Bu, 0x202Cu, 0x202Du, 0x202Eu, 0x2066u, 0x2067u,
+                      0x2068u, 0x2069u, 0x200Eu, 0x200Fu, 0x061Cu, 0x200Bu, 0x200Cu,
+                      0x200Du, 0x2060u, 0x2061u, 0x2062u, 0x2063u, 0x2064u, 0xFEFFu}) {
+    EXPECT_EQ(escaped("a" + utf8Of({cp}) + "z"), "a" + unicodeEscapeOf(cp) + "z") << std::hex << cp;
+  }
+  EXPECT_EQ(escaped("\xE2\x80\xAE"), "\\u202e");
+  EXPECT_EQ(escaped("\xD8\x9C"), "\\u061c") << "ARABIC LETTER MARK";
+  EXPECT_EQ(escaped("\xEF\xBB\xBFid=7"), "\\ufeffid=7") << "a BOM at the start too";
+}
+
+TEST(AppendEscapedUtf8, NeighboursOfTheEscapedRangesAreWrittenAsIs) {
+  for (unsigned cp : {0x009Fu, 0x061Cu, 0x200Bu, 0x200Fu, 0x2028u, 0x2029u, 0x202Au, 0x202Eu,
+                      0x2060u, 0x2064u, 0x2066u, 0x2069u, 0xFEFFu}) {
+    EXPECT_EQ(escaped(utf8Of({cp})), unicodeEscapeOf(cp)) << std::hex << cp;
+  }
+  for (unsigned cp : {0x00A0u, 0x061Bu, 0x061Du, 0x200Au, 0x2010u, 0x2027u, 0x202Fu, 0x205Fu,
+                      0x2065u, 0x206Au, 0xFEFEu, 0xFF00u}) {
+    EXPECT_EQ(escaped(utf8Of({cp})), utf8Of({cp})) << std::hex << cp;
+  }
+}
+
+// Every code point of the BMP against the oracle's list of ranges, so the
+// renderer's byte patterns and the list cannot drift apart unnoticed.
+TEST(AppendEscapedUtf8, EveryBmpCodePointIsEscapedExactlyWhenTheOracleSaysSo) {
+  for (unsigned cp = 0x80; cp <= 0xFFFF; ++cp) {
+    if (cp >= 0xD800 && cp <= 0xDFFF) continue;  // surrogates are not characters
+    std::string raw = utf8Of({cp});
+    std::string want = test::isUnicodeEscaped(cp) ? unicodeEscapeOf(cp) : raw;
+    ASSERT_EQ(escaped(raw), want) << std::hex << cp;
+  }
+}
+
+TEST(AppendEscapedUtf8, TrojanSourceLineShowsItsHiddenControls) {
+  // The "commenting-out" example of CVE-2021-42574, as a peer could send it.
+  std::string attack = "/*" + utf8Of({0x202E}) + " } " + utf8Of({0x2066}) + "if (isAdmin)" +
+                       utf8Of({0x2069}) + " " + utf8Of({0x2066}) + " begin admins only */";
+  EXPECT_EQ(escaped(attack), "/*\\u202e } \\u2066if (isAdmin)\\u2069 \\u2066 begin admins only */");
+}
+
+TEST(AppendEscapedUtf8, EscapesAmongKoreanAndAsciiKeepTheirNeighbours) {
+  std::string text = std::string(kHelloKo) + utf8Of({0x200B}) + "ok" + utf8Of({0x202E}) +
+                     std::string(kHelloKo) + "\n";
+  EXPECT_EQ(escaped(text),
+            std::string(kHelloKo) + "\\u200bok\\u202e" + std::string(kHelloKo) + "\\n");
 }
 
 TEST(AppendEscapedUtf8, AppendsToExistingText) {
@@ -191,6 +266,114 @@ TEST(PayloadRenderer, Cp949TruncationCutsAtCharacterBoundary) {
   EXPECT_EQ(rendered(head, kHelloKoCp949.substr(0, 3), 10), "안 …(+8 bytes)");
 }
 
+TEST(PayloadRenderer, TruncationNeverSplitsAUnicodeEscape) {
+  // "ab" U+202E "cd": the escape stands for bytes 2..4, all or nothing.
+  const std::string text = "ab" + utf8Of({0x202E}) + "cd";
+  for (std::size_t max : {2u, 3u, 4u}) {
+    PayloadRenderer renderer("utf-8", max);
+    EXPECT_EQ(rendered(renderer, text), "ab …(+5 bytes)") << max;
+  }
+  PayloadRenderer five("utf-8", 5);
+  EXPECT_EQ(rendered(five, text), "ab\\u202e …(+2 bytes)") << "the cut right after it";
+  PayloadRenderer whole("utf-8", 7);
+  EXPECT_EQ(rendered(whole, text), "ab\\u202ecd");
+  PayloadRenderer alm("utf-8", 3);
+  EXPECT_EQ(rendered(alm, "ab" + utf8Of({0x061C})), "ab …(+2 bytes)") << "two-byte U+061C";
+  PayloadRenderer bom("utf-8", 3);
+  EXPECT_EQ(rendered(bom, utf8Of({0xFEFF}) + "x"), "\\ufeff …(+1 bytes)");
+  PayloadRenderer head;  // only the head is at hand, ending inside U+202E
+  EXPECT_EQ(rendered(head, "ab\xE2\x80", 9), "ab …(+7 bytes)");
+}
+
+// CP949 cannot encode any of the escaped code points (glibc's CP949, EUC-KR
+// and JOHAB decode none of their 1- and 2-byte sequences to one), so the
+// bidi controls a CP949 peer could send are the raw UTF-8 bytes, which CP949
+// does not decode: they stay \xNN.
+TEST(PayloadRenderer, Cp949NeverDecodesToABidiControl) {
+  PayloadRenderer renderer("cp949");
+  EXPECT_EQ(rendered(renderer, "\xBE\xC8\xE2\x80\xAE"), "안\\xe2\\x80\\xae");
+  EXPECT_EQ(rendered(renderer, "\xEF\xBB\xBF"), "\xE7\x99\xA4\\xbf") << "U+7664 then a bad byte";
+  PayloadRenderer cut("cp949", 4);
+  EXPECT_EQ(rendered(cut, "\xBE\xC8\xE2\x80\xAE"), "안\\xe2\\x80 …(+1 bytes)");
+}
+
+// GB18030 encodes all of Unicode (these as 4-byte sequences), so a decoded
+// payload can carry every escaped code point: the same rule applies to it.
+TEST(PayloadRenderer, DecodedBidiAndInvisibleCharactersAreEscaped) {
+  PayloadRenderer renderer("gb18030");
+  EXPECT_EQ(rendered(renderer, "a\x81\x36\xA7\x31z"), "a\\u202ez") << "U+202E RLO";
+  EXPECT_EQ(rendered(renderer, "\x81\x36\xAC\x32\x81\x36\xAC\x35"), "\\u2066\\u2069");
+  EXPECT_EQ(rendered(renderer, "\x81\x36\xA4\x37\x84\x31\x95\x33"), "\\u200b\\ufeff");
+  EXPECT_EQ(rendered(renderer, "\x81\x31\x82\x38\x81\x36\xAB\x36"), "\\u061c\\u2060");
+  EXPECT_EQ(rendered(renderer, "\x81\x36\xA7\x32"), utf8Of({0x202F})) << "U+202F is ordinary";
+  EXPECT_EQ(rendered(renderer, "\x81\x36\xAC\x31"), utf8Of({0x2065})) << "U+2065 is ordinary";
+  PayloadRenderer utf16("UTF-16LE");
+  EXPECT_EQ(rendered(utf16, std::string_view("\x2E\x20\x41\x00\xFF\xFE", 6)), "\\u202eA\\ufeff");
+}
+
+TEST(PayloadRenderer, DecodedCutNeverSplitsAnEscape) {
+  // "ab" + GB18030 U+202E (4 bytes) + "cd".
+  const std::string_view text =
+      "ab\x81\x36\xA7\x31"
+      "cd";
+  for (std::size_t max : {3u, 4u, 5u}) {
+    PayloadRenderer renderer("gb18030", max);
+    EXPECT_EQ(rendered(renderer, text), "ab …(+6 bytes)") << max;
+  }
+  PayloadRenderer six("gb18030", 6);
+  EXPECT_EQ(rendered(six, text), "ab\\u202e …(+2 bytes)");
+}
+
+// Bug: renderDecoded sized iconv's output at 4 UTF-8 bytes per input byte
+// and treated E2BIG like a bad byte. In TSCII one byte can be a ligature of
+// four Tamil code points (0x82 is U+0BB8 U+0BCD U+0BB0 U+0BC0, 12 bytes of
+// UTF-8), so valid text came out as \xNN or was dropped.
+TEST(PayloadRenderer, TsciiLigatureOutgrowingFourBytesPerByteRendersWhole) {
+  const std::string sri = utf8Of({0x0BB8, 0x0BCD, 0x0BB0, 0x0BC0});
+  ASSERT_EQ(sri, "ஸ்ரீ");
+  PayloadRenderer renderer("TSCII");
+  EXPECT_EQ(rendered(renderer, "\x82\x82\x82\x82"), sri + sri + sri + sri);
+  EXPECT_EQ(rendered(renderer, "\x82\x82\x82\x82z"), sri + sri + sri + sri + "z");
+  // 0x87 is U+0B95 U+0BCD U+0BB7, and 0x8C the same with another U+0BCD.
+  const std::string ksha = utf8Of({0x0B95, 0x0BCD, 0x0BB7});
+  const std::string kshaVirama = ksha + utf8Of({0x0BCD});
+  EXPECT_EQ(rendered(renderer, "\x8C\x87\x8C\x87\x8C\x87"),
+            kshaVirama + ksha + kshaVirama + ksha + kshaVirama + ksha);
+  const std::string many = repeated(sri, 1024);
+  std::string out = rendered(renderer, std::string(1024, '\x82'));
+  EXPECT_EQ(out.size(), many.size());
+  EXPECT_TRUE(out == many) << "1024 ligatures";
+}
+
+// Long payloads are decoded 1024 bytes at a time: a character split by the
+// end of a chunk, or held back across it, must come out whole.
+TEST(PayloadRenderer, DecodingInChunksKeepsCharactersWhole) {
+  PayloadRenderer cp949("cp949", 4096);
+  // Byte 1023 is the lead of a Hangul syllable, byte 1024 its trail.
+  EXPECT_TRUE(rendered(cp949, "a" + repeated(kHelloKoCp949.substr(0, 2), 1500)) ==
+              "a" + repeated("안", 1500));
+  PayloadRenderer tscii("TSCII", 4096);
+  // Byte 1023 is 0x8A: U+0BB8, with its U+0BCD held into the next chunk.
+  const std::string sriSaVirama = utf8Of({0x0BB8, 0x0BCD, 0x0BB0, 0x0BC0, 0x0BB8, 0x0BCD});
+  EXPECT_TRUE(rendered(tscii, repeated("\x82\x8A", 1500)) == repeated(sriSaVirama, 1500));
+}
+
+// TSCII holds a character back until it sees the next byte (a virama or a
+// vowel sign written before its consonant). It must be written at the end of
+// the payload and before an escaped bad byte, not dropped.
+TEST(PayloadRenderer, TsciiCharacterHeldBackIsWrittenAtTheEnd) {
+  PayloadRenderer renderer("TSCII");
+  const std::string saVirama = utf8Of({0x0BB8, 0x0BCD});
+  EXPECT_EQ(rendered(renderer, "\x8A"), saVirama) << "U+0BB8 then the held U+0BCD";
+  EXPECT_EQ(rendered(renderer, "\xA6"), utf8Of({0x0BC6})) << "a vowel sign E alone";
+  EXPECT_EQ(rendered(renderer, "\xA6\xB8"), utf8Of({0x0B95, 0x0BC6})) << "after its consonant";
+  EXPECT_EQ(rendered(renderer, "\x8A\xFF\x8A"), saVirama + "\\xff" + saVirama);
+  // CP1258 holds each letter back in case a combining accent follows.
+  PayloadRenderer vietnamese("CP1258");
+  EXPECT_EQ(rendered(vietnamese, "abc"), "abc");
+  EXPECT_EQ(rendered(vietnamese, "e\xCC"), utf8Of({0x00E8})) << "e + U+0300 composed";
+}
+
 TEST(PayloadRenderer, RendererIsReusableAfterAnError) {
   PayloadRenderer renderer("cp949", 5);
   EXPECT_EQ(rendered(renderer, "\xBE"), "\\xbe");
@@ -214,23 +397,25 @@ TEST(PayloadRenderer, Utf8NamesAreRecognised) {
 
 // --- Properties over random bytes --------------------------------------------
 
-bool hasNoControlBytes(std::string_view text) {
-  for (char c : text) {
-    auto b = static_cast<unsigned char>(c);
-    if (b < 0x20 || b == 0x7F) return false;
-  }
-  return true;
-}
-
 // Random bytes that often look like text: ASCII, controls, UTF-8 leads and
-// continuations, CP949 leads.
+// continuations, CP949 leads, and whole code points at the edges of the
+// escaped ranges (random bytes alone would hardly ever form those).
 std::string randomBytes(std::mt19937& rng) {
   static constexpr unsigned char kInteresting[] = {0x00, 0x0A, 0x1B, 0x5C, 0x7F, 0x80, 0x9B, 0xA8,
                                                    0xBE, 0xC2, 0xC8, 0xE2, 0xED, 0xF0, 0xF4, 0xFF};
-  std::string s(rng() % 48, '\0');
-  for (char& c : s) {
-    unsigned r = rng();
-    c = static_cast<char>((r & 3) == 0 ? kInteresting[(r >> 2) % 16] : (r >> 8) & 0xFF);
+  static constexpr unsigned kEdges[] = {0x0085, 0x009F, 0x00A0, 0x061B, 0x061C, 0x200A,
+                                        0x200B, 0x200F, 0x2010, 0x2029, 0x202A, 0x202E,
+                                        0x202F, 0x205F, 0x2060, 0x2064, 0x2065, 0x2066,
+                                        0x2069, 0x206A, 0xFEFE, 0xFEFF, 0xFF00, 0xC548};
+  std::size_t size = rng() % 48;
+  std::string s;
+  while (s.size() < size) {
+    auto r = static_cast<unsigned>(rng());
+    if (r % 8 == 0) {
+      test::appendUtf8(kEdges[(r >> 3) % std::size(kEdges)], s);
+    } else {
+      s.push_back(static_cast<char>(r % 8 < 3 ? kInteresting[(r >> 3) % 16] : (r >> 8) & 0xFF));
+    }
   }
   return s;
 }
@@ -251,16 +436,33 @@ TEST(IsValidUtf8Oracle, AcceptsWellFormedAndRejectsIllFormedSequences) {
   }
 }
 
-TEST(PayloadRenderer, RandomBytesGiveValidUtf8WithoutControlBytes) {
+// The oracle's own list of what must not appear raw, on examples.
+TEST(IsSafeLogTextOracle, RejectsRawControlsSeparatorsAndFormatCharacters) {
+  for (std::string_view good : {"", "abc \\u202e \\x1b", "안녕", "\xC2\xA0", "\xE2\x80\xAF",
+                                "\xE2\x81\xA5", "\xE2\x81\xAA", "\xEF\xBB\xBE"}) {
+    EXPECT_TRUE(isSafeLogText(good)) << testing::PrintToString(good);
+  }
+  EXPECT_FALSE(isSafeLogText(std::string_view("\0", 1)));
+  for (std::string_view bad :
+       {"\n", "\x1b", "\x7f", "\xC2\x85", "\xD8\x9C", "\xE2\x80\x8B", "\xE2\x80\x8F",
+        "\xE2\x80\xA8", "\xE2\x80\xAE", "\xE2\x81\xA0", "\xE2\x81\xA4", "\xE2\x81\xA6",
+        "\xE2\x81\xA9", "\xEF\xBB\xBF", "\xFF"}) {
+    EXPECT_FALSE(isSafeLogText(bad)) << testing::PrintToString(bad);
+  }
+}
+
+TEST(PayloadRenderer, RandomBytesGiveSafeLogText) {
   std::mt19937 rng(20261125);
   PayloadRenderer utf8("utf-8", 1024), utf8Short("utf-8", 7);
   PayloadRenderer cp949("cp949", 1024), cp949Short("cp949", 7);
+  PayloadRenderer gb18030("gb18030", 1024), gb18030Short("gb18030", 7);
+  PayloadRenderer tscii("TSCII", 1024), tsciiShort("TSCII", 7);
   for (int i = 0; i < 5000; ++i) {
     std::string bytes = randomBytes(rng);
-    for (PayloadRenderer* r : {&utf8, &utf8Short, &cp949, &cp949Short}) {
+    for (PayloadRenderer* r :
+         {&utf8, &utf8Short, &cp949, &cp949Short, &gb18030, &gb18030Short, &tscii, &tsciiShort}) {
       std::string out = rendered(*r, bytes, rng() % 2 == 0 ? 0 : bytes.size() + rng() % 5);
-      ASSERT_TRUE(isValidUtf8(out)) << out;
-      ASSERT_TRUE(hasNoControlBytes(out)) << out;
+      ASSERT_TRUE(isSafeLogText(out)) << out;
     }
   }
 }
@@ -270,8 +472,7 @@ TEST(AppendEscapedUtf8, RandomBytesRoundTripThroughUnescape) {
   for (int i = 0; i < 5000; ++i) {
     std::string bytes = randomBytes(rng);
     std::string out = escaped(bytes);
-    ASSERT_TRUE(isValidUtf8(out));
-    ASSERT_TRUE(hasNoControlBytes(out));
+    ASSERT_TRUE(isSafeLogText(out)) << out;
     ASSERT_EQ(unescape(out), bytes);
   }
 }
