@@ -233,13 +233,17 @@ void Connection::handleBytes(std::size_t n, std::size_t offeredBytes) {
   if (end.newFrameBegan) partialSinceMs_ = lastActivityMs_;
   bool released = end.released;
   const bool socketHasMore = n >= offeredBytes;
+  const bool turnOver = turnBytes_ >= worker_.pool().chunkBytes();
   if (isClosing()) return;
   if (worker_.pool().hasWaiters()) {
     giveBackWhileOthersWait(socketHasMore);
-  } else if (!socketHasMore && frames_.ring().readableBytes() <= BufferPool::kSmallBlockBytes &&
+  } else if ((!socketHasMore || turnOver) &&
+             frames_.ring().readableBytes() <= BufferPool::kSmallBlockBytes &&
              frames_.ring().shrinkToFit(BufferPool::kSmallBlockBytes)) {
-    // The socket is drained and only a few bytes of the next frame are
-    // left: park them so the chunk goes back until the peer sends more.
+    // The socket is drained, or this peer's turn is over, and only a few
+    // bytes of the next frame are left: park them so the chunk goes back
+    // until the next read (10,000 busy peers would otherwise each hold a
+    // chunk between turns).
     released = true;
   }
   if (released) worker_.onMemoryReleased();
