@@ -17,7 +17,9 @@ FrameReassembler::FrameReassembler(BufferPool& pool, FrameDecoder decoder,
 void FrameReassembler::commit(std::size_t n) {
   ring_.commit(n);
   offset_ = 0;
-  last_ = DecodeResult{};
+  lastStatus_ = DecodeResult::Status::kNeedMore;
+  lastPayloadBytes_ = 0;
+  lastFrameBytes_ = 0;
   if (skimming_) skim(n);
 }
 
@@ -27,12 +29,12 @@ FrameReassembler::ReadEnd FrameReassembler::endRead() {
   ring_.consume(offset_);
   offset_ = 0;
   if (skimming_) return end;  // the skimmed frame is still arriving
-  if (last_.status == DecodeResult::Status::kTooLarge) {
+  if (lastStatus_ == DecodeResult::Status::kTooLarge) {
     end.tooLarge = true;
-    end.announced = last_.payloadBytes;
+    end.announced = lastPayloadBytes_;
     return end;
   }
-  pendingFrameBytes_ = last_.frameBytes;
+  pendingFrameBytes_ = lastFrameBytes_;
   if (skims() && pendingFrameBytes_ > chunkBytes_) {
     startSkimming(static_cast<std::uint32_t>(pendingFrameBytes_ - kFrameHeaderBytes));
   }

@@ -59,11 +59,16 @@ class FrameReassembler {
   bool next(Frame& out) {
     if (skimDone_) return takeSkimmedFrame(out);
     if (skimming_) return false;
-    last_ = decoder_.decode(ring_.readable().subspan(offset_));
-    if (last_.status != DecodeResult::Status::kFrame) return false;
-    out.payload = last_.payload;
-    out.payloadBytes = last_.payloadBytes;
-    offset_ += last_.consumedBytes;
+    DecodeResult r = decoder_.decode(ring_.readable().subspan(offset_));
+    if (r.status != DecodeResult::Status::kFrame) {
+      lastStatus_ = r.status;
+      lastPayloadBytes_ = r.payloadBytes;
+      lastFrameBytes_ = r.frameBytes;
+      return false;
+    }
+    out.payload = r.payload;
+    out.payloadBytes = r.payloadBytes;
+    offset_ += r.consumedBytes;
     return true;
   }
   /// Wire bytes (headers included) of the frames next() returned in this
@@ -102,8 +107,11 @@ class FrameReassembler {
   std::size_t maxLoggedBytes_;
   bool keepWholeFrames_;
 
-  std::size_t offset_ = 0;             ///< bytes of this read's frames so far
-  DecodeResult last_;                  ///< the decode that ended next()
+  std::size_t offset_ = 0;  ///< bytes of this read's frames so far
+  // The decode that ended next(): what endRead() needs of it.
+  DecodeResult::Status lastStatus_ = DecodeResult::Status::kNeedMore;
+  std::uint32_t lastPayloadBytes_ = 0;
+  std::size_t lastFrameBytes_ = 0;
   std::size_t pendingFrameBytes_ = 0;  ///< size of the unfinished frame, if known
   bool hasPartial_ = false;
   // Skimming a frame larger than the chunk: the ring holds its header and

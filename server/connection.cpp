@@ -45,7 +45,6 @@ Connection::Connection(Worker& worker, ConnId id)
   // uv_tcp_init cannot fail on an initialised loop (it only sets fields).
   uv_tcp_init(worker.loop(), &tcp_);
   tcp_.data = this;
-  shutdownReq_.data = this;
   frames_.ring().setOwnerId(id);
 }
 

@@ -141,7 +141,6 @@ class Connection {
   std::uint64_t kernelBytesPending();
 
   uv_tcp_t tcp_;
-  uv_shutdown_t shutdownReq_;
   Worker& worker_;
   ConnId id_;
   FrameReassembler frames_;

@@ -98,13 +98,20 @@ void Connection::handlePeerHalfClosed() {
   }
   halfClosed_ = true;
   uv_read_stop(stream());
-  int rc = uv_shutdown(&shutdownReq_, stream(), onShutdown);
-  if (rc != 0) closeWithError(CloseReason::kWriteError, rc);
+  // Allocated only here (rare): an idle connection should not carry it.
+  auto* req = new uv_shutdown_t;
+  req->data = this;
+  int rc = uv_shutdown(req, stream(), onShutdown);
+  if (rc != 0) {
+    delete req;
+    closeWithError(CloseReason::kWriteError, rc);
+  }
   rearm();
 }
 
 void Connection::onShutdown(uv_shutdown_t* req, int status) noexcept {
   auto* self = static_cast<Connection*>(req->data);
+  delete req;  // libuv runs this (UV_ECANCELED) before the close callback
   if (status == UV_ECANCELED || self->isClosing()) return;
   self->close(CloseReason::kPeerClosed);
 }
