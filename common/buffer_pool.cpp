@@ -45,32 +45,33 @@ bool BufferPool::fitsToken(std::size_t size) const {
          bytesHeld() - tokenBytes_ + size <= budgetBytes_;
 }
 
-bool BufferPool::tokenFree(std::size_t heldBytes, std::uint64_t ownerId) const {
+bool BufferPool::tokenFree(bool holdsToken, std::uint64_t ownerId) const {
   if (budgetBytes_ == 0) return true;
   // The holder growing again gives its old token block back right after.
-  std::size_t others = tokenBlocks_ - (heldBytes > chunkBytes_ && tokenBlocks_ > 0 ? 1 : 0);
+  std::size_t others = tokenBlocks_ - (holdsToken && tokenBlocks_ > 0 ? 1 : 0);
   if (others > 0) return false;
   return tokenPromisedTo_ == 0 || tokenPromisedTo_ == ownerId;
 }
 
-BufferBlock BufferPool::acquire(std::size_t minBytes, std::size_t heldBytes,
-                                std::uint64_t ownerId) {
+BufferBlock BufferPool::acquire(std::size_t minBytes, std::size_t heldBytes, std::uint64_t ownerId,
+                                bool heldIsToken) {
   // Larger blocks are rounded up to whole chunks: a 1 MiB frame then needs
   // 1 MiB and one chunk, not the 2 MiB a power of two would take.
   std::size_t size = minBytes <= chunkBytes_
                          ? chunkBytes_
                          : (minBytes + chunkBytes_ - 1) / chunkBytes_ * chunkBytes_;
-  bool granted =
-      size <= chunkBytes_ ? fits(size) : tokenFree(heldBytes, ownerId) && fitsToken(size);
+  bool granted = size <= chunkBytes_ ? fits(size)
+                                     : tokenFree(heldIsToken || heldBytes > chunkBytes_, ownerId) &&
+                                           fitsToken(size);
   if (!granted) {
     lastRefusedBytes_ = size;
     return {};
   }
   if (size > chunkBytes_ && tokenPromisedTo_ == ownerId) tokenPromisedTo_ = 0;
-  return take(size);
+  return take(size, size > chunkBytes_);
 }
 
-BufferBlock BufferPool::acquireSmaller(std::size_t bytes) {
+BufferBlock BufferPool::acquireSmaller(std::size_t bytes, bool replacingToken) {
   std::size_t size = (bytes + 63) / 64 * 64;
   for (std::size_t classBytes : kSmallClassBytes) {
     if (bytes <= classBytes) {
@@ -79,10 +80,13 @@ BufferBlock BufferPool::acquireSmaller(std::size_t bytes) {
     }
   }
   if (size > kSmallBlockBytes && size <= chunkBytes_) size = chunkBytes_;
-  return take(size);
+  // Leaving the token's block must not push the chunks' share past its
+  // limit: without room there, the smaller block stays the token's.
+  bool token = replacingToken && budgetBytes_ != 0 && (size > chunkBytes_ || !fits(size));
+  return take(size, token);
 }
 
-BufferBlock BufferPool::take(std::size_t size) {
+BufferBlock BufferPool::take(std::size_t size, bool token) {
   std::byte* data = nullptr;
   std::vector<std::byte*>* cache = nullptr;
   if (size == chunkBytes_) {
@@ -99,11 +103,11 @@ BufferBlock BufferPool::take(std::size_t size) {
     ++heapAllocations_;
   }
   bytesLent_ += size;
-  if (size > chunkBytes_) {
+  if (token) {
     ++tokenBlocks_;
     tokenBytes_ += size;
   }
-  return {data, size};
+  return {data, size, token};
 }
 
 void BufferPool::release(BufferBlock block) {
@@ -111,7 +115,7 @@ void BufferPool::release(BufferBlock block) {
     return;
   }
   bytesLent_ -= block.capacity;
-  if (block.capacity > chunkBytes_) {
+  if (block.token) {
     --tokenBlocks_;
     tokenBytes_ -= block.capacity;
   }
@@ -147,7 +151,7 @@ std::vector<std::uint64_t> BufferPool::takeWakeable(
     }
     bool wake = false;
     if (it->askedBytes > chunkBytes_) {
-      wake = tokenFree(0, it->id) && fitsToken(it->askedBytes);
+      wake = tokenFree(false, it->id) && fitsToken(it->askedBytes);
       if (wake && budgetBytes_ != 0) {
         tokenPromisedTo_ = it->id;
         tokenPromiseAge_ = 0;

@@ -28,8 +28,11 @@
 //     for it (takeWakeable promises it; nobody else may take it meanwhile).
 //  3. Moving to a smaller block (parking a tail, shrinking a grown block) and
 //     charging echo bytes of frames already logged are always granted: the
-//     first is a net release, the second cannot be refused without losing a
-//     frame (the peer stops being read past --echo-high-water instead).
+//     first is a net release (a token holder's smaller block stays on the
+//     token's side when the chunks' share has no room, so the budget holds),
+//     the second cannot be refused without losing a frame (the peer stops
+//     being read past --echo-high-water instead; the overdraft blocks new
+//     chunks until the peer reads).
 //  4. A refused peer stops reading and waits in line (wait()); while anyone
 //     waits, every peer that finishes a read gives back what it does not need
 //     and queues behind them (hasWaiters()), so the peers holding the most
@@ -54,6 +57,7 @@ namespace uvframe {
 struct BufferBlock {
   std::byte* data = nullptr;
   std::size_t capacity = 0;
+  bool token = false;  ///< counted on the growth token's side of the budget (rule 2)
   explicit operator bool() const { return data != nullptr; }
 };
 
@@ -78,7 +82,9 @@ class BufferPool {
   /// much was asked). heldBytes: the block the caller gives back once it has
   /// the new one (a token holder growing again keeps the token); ownerId: who
   /// asks (the token may be promised to someone else).
-  BufferBlock acquire(std::size_t minBytes, std::size_t heldBytes = 0, std::uint64_t ownerId = 0);
+  /// heldIsToken: the caller's block is a token block of any size.
+  BufferBlock acquire(std::size_t minBytes, std::size_t heldBytes = 0, std::uint64_t ownerId = 0,
+                      bool heldIsToken = false);
   /// Sizes of the small blocks that hold a parked partial frame, each
   /// recycled through a free list of its own. kSmallBlockBytes is the
   /// largest: the server parks the tail of a read only up to that size.
@@ -89,7 +95,10 @@ class BufferPool {
   /// (rule 3: never refused for the budget): a recycled small block of the
   /// smallest class that fits, a chunk, or bytes rounded up to 64 from the
   /// heap. Empty only when the heap itself fails.
-  BufferBlock acquireSmaller(std::size_t bytes);
+  /// replacingToken: the block given back is the token's; when the chunks'
+  /// share has no room for the new block, it stays on the token's side (its
+  /// holder keeps the token in the smaller block), so the budget holds.
+  BufferBlock acquireSmaller(std::size_t bytes, bool replacingToken = false);
   /// Gives a block back; it may be cached for the next acquire().
   void release(BufferBlock block);
 
@@ -132,9 +141,9 @@ class BufferPool {
   /// Whether a token block of size bytes fits (rule 2).
   bool fitsToken(std::size_t size) const;
   /// Whether ownerId may take the growth token (rule 2).
-  bool tokenFree(std::size_t heldBytes, std::uint64_t ownerId) const;
+  bool tokenFree(bool holdsToken, std::uint64_t ownerId) const;
   /// A block of exactly size bytes from the caches or the heap (no rule).
-  BufferBlock take(std::size_t size);
+  BufferBlock take(std::size_t size, bool token);
 
   struct Waiter {
     std::uint64_t id;

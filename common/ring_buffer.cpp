@@ -51,7 +51,7 @@ void RingBuffer::releaseStorage() {
 bool RingBuffer::shrinkToFit(std::size_t maxBytes) {
   std::size_t n = readableBytes();
   if (!block_ || n == 0 || n > maxBytes || block_.capacity < pool_->chunkBytes()) return false;
-  BufferBlock small = pool_->acquireSmaller(n);
+  BufferBlock small = pool_->acquireSmaller(n, block_.token);
   if (!small) return false;
   if (small.capacity >= block_.capacity) {
     pool_->release(small);  // nothing to gain
@@ -70,7 +70,7 @@ bool RingBuffer::giveBackSurplus() {
   std::size_t n = readableBytes();
   if (n <= BufferPool::kSmallBlockBytes) return shrinkToFit(BufferPool::kSmallBlockBytes);
   if (block_.capacity <= pool_->chunkBytes() || n > pool_->chunkBytes()) return false;
-  BufferBlock chunk = pool_->acquireSmaller(n);
+  BufferBlock chunk = pool_->acquireSmaller(n, block_.token);
   if (!chunk) return false;
   moveInto(chunk);
   return true;
@@ -87,7 +87,7 @@ void RingBuffer::compact() {
 }
 
 bool RingBuffer::grow(std::size_t minCapacity) {
-  BufferBlock bigger = pool_->acquire(minCapacity, block_.capacity, ownerId_);
+  BufferBlock bigger = pool_->acquire(minCapacity, block_.capacity, ownerId_, block_.token);
   if (!bigger) return false;
   moveInto(bigger);
   return true;

@@ -13,7 +13,7 @@ root="$(pwd)"
 seconds="${1:-60}"
 build="$root/build-fuzz"
 artifacts="$root/tests/fuzz/artifacts"
-targets=(fuzz_frame_decoder fuzz_payload_renderer)
+targets=(fuzz_frame_decoder fuzz_frame_reassembler fuzz_payload_renderer)
 
 CXX=clang++ CC=clang cmake -S "$root" -B "$build" -G Ninja \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \

@@ -1,6 +1,7 @@
 // Unit tests for common/ring_buffer: filling and consuming, compaction that
-// moves only the partial tail, growth for frames larger than a chunk,
-// returning storage to the pool, the memory budget, and no heap traffic once
+// moves only the partial tail, growth for frames larger than a chunk, reads
+// capped at one chunk, returning storage to the pool (releaseIfEmpty,
+// shrinkToFit, giveBackSurplus), the memory budget, and no heap traffic once
 // warm.
 #include "ring_buffer.h"
 
@@ -154,14 +155,20 @@ TEST(RingBuffer, GrowsForFrameLargerThanOneChunk) {
 
   std::span<std::byte> room = ring.prepareWrite(r.frameBytes);
   EXPECT_EQ(ring.capacity(), 1024u);
-  EXPECT_EQ(room.size(), 1024u - 34u);
+  EXPECT_EQ(room.size(), 64u) << "a read is at most one chunk, also into a grown block";
   EXPECT_EQ(textOf(ring.readable()), wire.substr(0, 34)) << "growth keeps the bytes";
   EXPECT_EQ(ring.bytesMoved(), 34u);
   EXPECT_EQ(pool.bytesLent(), 1024u);
   EXPECT_EQ(pool.cachedChunks(), 1u) << "the small chunk went back to the pool";
 
-  std::memcpy(room.data(), wire.data() + 34, wire.size() - 34);
-  ring.commit(wire.size() - 34);
+  for (std::size_t at = 34; at < wire.size();) {
+    std::size_t n = std::min(room.size(), wire.size() - at);
+    std::memcpy(room.data(), wire.data() + at, n);
+    ring.commit(n);
+    at += n;
+    room = ring.prepareWrite(r.frameBytes);
+  }
+  EXPECT_EQ(ring.capacity(), 1024u) << "no move once grown";
   r = decoder.decode(ring.readable());
   ASSERT_EQ(r.status, DecodeResult::Status::kFrame);
   EXPECT_EQ(textOf(r.payload), payload);
@@ -311,6 +318,113 @@ TEST(RingBuffer, ParkingAndUnparkingIsAllocationFreeOnceWarm) {
   }
   EXPECT_EQ(pool.heapAllocations(), warm);
   EXPECT_EQ(pool.bytesLent(), 0u);
+}
+
+// Each read is at most one chunk, even into a block grown for a large frame,
+// so one peer's read is never bigger than another's.
+TEST(RingBuffer, PrepareWriteCapsEachReadAtOneChunk) {
+  BufferPool pool(4096, 0);
+  RingBuffer ring(pool);
+  put(ring, "abcd");
+  std::span<std::byte> room = ring.prepareWrite(5 * 4096);
+  EXPECT_EQ(ring.capacity(), 5u * 4096);
+  EXPECT_EQ(room.size(), 4096u);
+  std::memset(room.data(), 'x', room.size());
+  ring.commit(room.size());
+  EXPECT_EQ(ring.prepareWrite(5 * 4096).size(), 4096u);
+  // Near the end of the block, what is left of it.
+  ring.commit(4096 * 3);
+  EXPECT_EQ(ring.prepareWrite(5 * 4096).size(), 4096u - 4);
+}
+
+TEST(RingBuffer, GiveBackSurplusWithoutStorageDoesNothing) {
+  BufferPool pool(4096, 0);
+  RingBuffer ring(pool);
+  EXPECT_FALSE(ring.giveBackSurplus());
+  EXPECT_EQ(pool.heapAllocations(), 0u);
+}
+
+TEST(RingBuffer, GiveBackSurplusReleasesAnEmptyRing) {
+  BufferPool pool(4096, 0);
+  RingBuffer ring(pool);
+  put(ring, "abc");
+  ring.consume(3);
+  ASSERT_TRUE(ring.hasStorage());
+  EXPECT_TRUE(ring.giveBackSurplus());
+  EXPECT_FALSE(ring.hasStorage());
+  EXPECT_EQ(pool.bytesLent(), 0u);
+}
+
+TEST(RingBuffer, GiveBackSurplusParksAShortTailInASmallBlock) {
+  BufferPool pool(8192, 0);
+  RingBuffer ring(pool);
+  put(ring, std::string(100, 'a') + "tail");
+  ring.consume(100);
+  EXPECT_TRUE(ring.giveBackSurplus());
+  EXPECT_EQ(ring.capacity(), BufferPool::kSmallClassBytes[0]);
+  EXPECT_EQ(textOf(ring.readable()), "tail");
+  EXPECT_EQ(pool.bytesLent(), BufferPool::kSmallClassBytes[0]);
+  EXPECT_FALSE(ring.giveBackSurplus()) << "already as small as it gets";
+}
+
+TEST(RingBuffer, GiveBackSurplusMovesADoneGrownBlockBackToAChunk) {
+  BufferPool pool(8192, 0);
+  RingBuffer ring(pool);
+  put(ring, "x");
+  std::span<std::byte> room = ring.prepareWrite(4 * 8192);
+  ASSERT_EQ(ring.capacity(), 4u * 8192);
+  // The big frame is done; 6000 bytes of the next one remain.
+  const std::string next(6000, 'n');
+  std::memcpy(room.data(), next.data(), next.size());
+  ring.commit(next.size());
+  ring.consume(1);
+  EXPECT_TRUE(ring.giveBackSurplus());
+  EXPECT_EQ(ring.capacity(), 8192u);
+  EXPECT_EQ(textOf(ring.readable()), next);
+  EXPECT_EQ(pool.bytesLent(), 8192u);
+}
+
+TEST(RingBuffer, GiveBackSurplusKeepsWhatTheFrameStillNeeds) {
+  BufferPool pool(4096, 0);
+  RingBuffer ring(pool);
+  // A grown block holding more than a chunk of an unfinished frame.
+  put(ring, "h");
+  for (int i = 0; i < 2; ++i) {
+    std::span<std::byte> room = ring.prepareWrite(4 * 4096);
+    std::memset(room.data(), 'p', room.size());
+    ring.commit(room.size());
+  }
+  ASSERT_GT(ring.readableBytes(), 4096u);
+  EXPECT_FALSE(ring.giveBackSurplus());
+  EXPECT_EQ(ring.capacity(), 4u * 4096);
+  // A chunk holding more than a small block can: nothing to give back.
+  RingBuffer full(pool);
+  put(full, std::string(BufferPool::kSmallBlockBytes - 1, 'f'));
+  full.commit(2);
+  EXPECT_FALSE(full.giveBackSurplus());
+  EXPECT_EQ(full.capacity(), 4096u);
+}
+
+TEST(RingBuffer, GiveBackSurplusIsNeverRefusedByTheBudget) {
+  BufferPool pool(4096, 3 * 4096 + 2 * 4096);
+  pool.setGrowthReserve(3 * 4096);
+  RingBuffer ring(pool);
+  put(ring, "y");
+  ring.prepareWrite(3 * 4096);
+  ASSERT_EQ(ring.capacity(), 3u * 4096);
+  BufferBlock hog1 = pool.acquire(1), hog2 = pool.acquire(1);
+  ASSERT_TRUE(hog1 && hog2);
+  ASSERT_FALSE(pool.acquire(1)) << "the budget is spent";
+  EXPECT_TRUE(ring.giveBackSurplus());
+  EXPECT_EQ(textOf(ring.readable()), "y");
+  EXPECT_EQ(ring.capacity(), BufferPool::kSmallClassBytes[0]);
+  EXPECT_EQ(pool.tokenBlocks(), 1u)
+      << "the chunks' share is full: the small block stays the token's, so the budget holds";
+  EXPECT_LE(pool.bytesLent(), pool.budgetBytes());
+  pool.release(hog1);
+  pool.release(hog2);
+  ring.releaseStorage();
+  EXPECT_EQ(pool.tokenBlocks(), 0u) << "the token goes with its block";
 }
 
 }  // namespace
