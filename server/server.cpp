@@ -181,6 +181,13 @@ bool Server::openLog() {
 // final stats line, the log written out within what is left of the
 // shutdown's deadline, and the exit status.
 int Server::finish() {
+#ifdef SIGHUP
+  // From here on a SIGHUP has nothing left to reopen for: ignore it, so it
+  // cannot kill the process while the last lines are written. (Closing the
+  // watcher restores the default action first; the two calls are adjacent.)
+  uv_close(reinterpret_cast<uv_handle_t*>(&sighup_), nullptr);
+  std::signal(SIGHUP, SIG_IGN);
+#endif
   for (auto& w : workers_)
     w->join();
   logStats(true);
@@ -289,6 +296,13 @@ void Server::beginShutdown(int signum) {
       std::chrono::milliseconds(static_cast<std::int64_t>(options_.drainTimeoutSeconds * 1000));
   shutdownDeadline_ = now + drain + std::chrono::milliseconds(900);
   watchdog_.arm(*writer_, now + drain + std::chrono::milliseconds(700), shutdownDeadline_);
+  // The control logger never waits for the log, so this line cannot hold
+  // the shutdown up; it comes first so that it precedes the drain's lines.
+  log_->info(
+      "[tcp server] shutting down on {}: no new connections; logging what {} connections "
+      "already sent (at most --drain-timeout {}s), then closing them",
+      signalName(signum), shared_.openConnections.load(std::memory_order_relaxed),
+      options_.drainTimeoutSeconds);
   for (auto& w : workers_)
     w->requestStop(now + drain);
   // A second SIGINT/SIGTERM meanwhile gets the default action (exit at once);
@@ -296,11 +310,6 @@ void Server::beginShutdown(int signum) {
   uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&statsTimer_), nullptr);
-  log_->info(
-      "[tcp server] shutting down on {}: no new connections; logging what {} connections "
-      "already sent (at most --drain-timeout {}s), then closing them",
-      signalName(signum), shared_.openConnections.load(std::memory_order_relaxed),
-      options_.drainTimeoutSeconds);
   if (workers_.empty()) handleWorkerDone();
 }
 
@@ -331,12 +340,13 @@ void Server::onWorkerDone(uv_async_t* async) noexcept {
 
 void Server::handleWorkerDone() {
   if (workersDone_.load() < workers_.size()) return;
-  // Every worker has ended: the control loop ends too.
-  for (uv_handle_t* h :
-       {reinterpret_cast<uv_handle_t*>(&sighup_), reinterpret_cast<uv_handle_t*>(&reopenDone_),
-        reinterpret_cast<uv_handle_t*>(&workerDone_)}) {
-    if (!uv_is_closing(h)) uv_close(h, nullptr);
-  }
+  // Every worker has ended: the control loop ends too. The handles are
+  // unreferenced, not closed: closing the SIGHUP watcher would give SIGHUP
+  // its default action (exit) while the final lines are still being written;
+  // the loop's owner closes them when the server goes away.
+  uv_unref(reinterpret_cast<uv_handle_t*>(&sighup_));
+  uv_unref(reinterpret_cast<uv_handle_t*>(&reopenDone_));
+  uv_unref(reinterpret_cast<uv_handle_t*>(&workerDone_));
 }
 
 void Server::onStatsTimer(uv_timer_t* timer) noexcept {
