@@ -51,7 +51,7 @@ trickle() {  # $1: json path
 }
 
 trickle "$work/alone.json"
-"$loadgen" --port "$port" --connections 1 --echo --pipeline 4096 --size 16 \
+"$loadgen" --port "$port" --connections 1 --echo --pipeline 200000 --size 16 \
   --duration "$((duration + 3))" --threads 1 --progress-interval 0 --json "$work/flood.json" \
   >/dev/null 2>&1 &
 pids+=($!)
