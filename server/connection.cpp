@@ -11,32 +11,6 @@
 
 namespace uvframe {
 
-std::string_view toString(CloseReason reason) {
-  switch (reason) {
-    case CloseReason::kPeerClosed:
-      return "peer closed";
-    case CloseReason::kReset:
-      return "reset";
-    case CloseReason::kIdleTimeout:
-      return "idle timeout";
-    case CloseReason::kFrameTimeout:
-      return "frame timeout";
-    case CloseReason::kFrameTooLarge:
-      return "frame too large";
-    case CloseReason::kServerShutdown:
-      return "server shutdown";
-    case CloseReason::kReadError:
-      return "read error";
-    case CloseReason::kWriteError:
-      return "write error";
-    case CloseReason::kWriteTimeout:
-      return "write timeout";
-    case CloseReason::kRefused:
-      return "refused";
-  }
-  return "unknown";
-}
-
 Connection::Connection(Worker& worker, ConnId id)
     : worker_(worker),
       id_(id),
@@ -123,6 +97,7 @@ void Connection::logDisconnected(CloseReason reason) {
 
 void Connection::countClose(CloseReason reason) {
   WorkerCounters& c = worker_.counters();
+  if (announced_) bump(c.closedBy[static_cast<std::size_t>(reason)]);
   switch (reason) {
     case CloseReason::kIdleTimeout:
     case CloseReason::kFrameTimeout:
@@ -213,13 +188,18 @@ void Connection::handleBytes(std::size_t n, std::size_t offeredBytes) {
   const bool logMessages = worker_.log().should_log(spdlog::level::info);
   const auto now = logMessages ? spdlog::log_clock::now() : spdlog::log_clock::time_point{};
   std::uint64_t count = 0;
+  std::uint64_t payloadBytes = 0;
+  WorkerCounters& counters = worker_.counters();
   FrameReassembler::Frame f;
   while (frames_.next(f)) {
     if (logMessages) logFrame(f.payload, f.payloadBytes, now);
+    bump(counters.frameSizes[frameSizeBucket(f.payloadBytes)]);
+    payloadBytes += f.payloadBytes;
     ++count;
   }
   frameCount_ += count;
-  bump(worker_.counters().frames, count);
+  bump(counters.frames, count);
+  bump(counters.payloadBytes, payloadBytes);
   if (worker_.options().echo && count > 0) {
     sendEcho(frames_.wholeFrames());
     if (isClosing()) return;  // the write failed: close() took the storage back

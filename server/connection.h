@@ -33,6 +33,7 @@
 #include <string>
 #include <string_view>
 
+#include "close_reason.h"
 #include "frame_reassembler.h"
 #include "peer_address.h"
 #include "timing_wheel.h"
@@ -42,20 +43,6 @@ namespace uvframe {
 class Worker;
 using ConnId = std::uint64_t;
 
-/// Why a connection ended; printed as the disconnected line's reason.
-enum class CloseReason : std::uint8_t {
-  kPeerClosed,
-  kReset,
-  kIdleTimeout,
-  kFrameTimeout,
-  kFrameTooLarge,
-  kServerShutdown,
-  kReadError,
-  kWriteError,
-  kWriteTimeout,
-  kRefused,
-};
-std::string_view toString(CloseReason reason);
 
 /// One peer. Owned by its Worker (map from ConnId); used only on the worker's
 /// loop thread. close() is the only way out; the memory is freed when libuv's

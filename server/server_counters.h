@@ -4,14 +4,33 @@
 // value a moment old, never a torn one.
 #pragma once
 
+#include <array>
 #include <atomic>
+#include <bit>
+#include <cstddef>
 #include <cstdint>
+
+#include "close_reason.h"
 
 namespace uvframe {
 
 /// Adds n to a counter that only the calling thread writes.
 inline void bump(std::atomic<std::uint64_t>& counter, std::uint64_t n = 1) {
   counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
+/// Payload sizes observed per frame, for the uvframe_frame_size_bytes
+/// histogram: bucket i counts payloads of at most 16 * 4^i bytes (16 B ...
+/// 1 MiB), the last bucket everything larger. Powers of four make the bucket
+/// one bit_width away from the size, so observing costs no search.
+inline constexpr std::size_t kFrameSizeBuckets = 10;
+inline constexpr std::uint64_t frameSizeBucketBound(std::size_t i) {
+  return std::uint64_t{16} << (2 * i);
+}
+inline constexpr std::size_t frameSizeBucket(std::uint64_t payloadBytes) {
+  if (payloadBytes <= 16) return 0;
+  std::size_t i = (static_cast<std::size_t>(std::bit_width(payloadBytes - 1)) - 3) / 2;
+  return i < kFrameSizeBuckets - 1 ? i : kFrameSizeBuckets - 1;
 }
 
 /// Counters of one worker (see file comment for the threading rule).
@@ -27,6 +46,11 @@ struct WorkerCounters {
   std::atomic<std::uint64_t> resets{0};            ///< connections reset by the peer
   std::atomic<std::uint64_t> inputMemoryBytes{0};  ///< receive storage lent out
   std::atomic<std::uint64_t> memoryStalls{0};      ///< reads paused for the memory budget
+  std::atomic<std::uint64_t> payloadBytes{0};      ///< payload bytes of the complete frames
+  /// Connections closed after their connected line, by reason.
+  std::array<std::atomic<std::uint64_t>, kCloseReasonCount> closedBy{};
+  /// Complete frames by payload size (frameSizeBucket); sum = payloadBytes.
+  std::array<std::atomic<std::uint64_t>, kFrameSizeBuckets> frameSizes{};
 };
 
 /// State every worker shares.

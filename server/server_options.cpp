@@ -117,6 +117,30 @@ int parseServerOptions(int argc, char** argv, ServerOptions& o) {
                  "with --echo, stop reading a peer whose unsent echo bytes pass this")
       ->capture_default_str()
       ->transform(CLI::AsSizeValue(false));
+  const std::map<std::string, ProxyMode> proxyModes = {
+      {"off", ProxyMode::kOff}, {"v1", ProxyMode::kV1}, {"v2", ProxyMode::kV2}, {"any", ProxyMode::kAny}};
+  app.add_option("--proxy-protocol", o.proxyProtocol,
+                 "off, or every connection must begin with a PROXY protocol header (v1, v2 or "
+                 "any) and is logged as the client address the header carries")
+      ->transform(CLI::CheckedTransformer(proxyModes, CLI::ignore_case))
+      ->default_str("off");
+  app.add_option("--trusted-proxies", o.trustedProxies,
+                 "with --proxy-protocol, the balancers' addresses (CIDR list); a connection "
+                 "from anywhere else is closed")
+      ->capture_default_str();
+  app.add_option("--proxy-timeout", o.proxyTimeoutSeconds,
+                 "with --proxy-protocol, close a connection whose header is not complete "
+                 "within this many seconds")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-connection-age", o.maxConnectionAgeSeconds,
+                 "close a connection this many seconds old after its current frame, so a "
+                 "balancer can rebalance (0: never)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--metrics", o.metricsAddress,
+                 "serve GET /metrics (Prometheus text format) and GET /healthz on HOST:PORT "
+                 "(e.g. 127.0.0.1:9100; default off)");
   app.footer(
       "Signals: SIGINT/SIGTERM drain (every complete frame the kernel held at the signal is\n"
       "logged, the accept backlog included), close, write the final stats line and exit 0,\n"

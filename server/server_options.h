@@ -13,6 +13,9 @@
 
 namespace uvframe {
 
+/// Whether connections must begin with a PROXY protocol header, and which.
+enum class ProxyMode : std::uint8_t { kOff, kV1, kV2, kAny };
+
 /// Plain settings; read-only once the server starts (shared by all threads).
 struct ServerOptions {
   std::string host = "0.0.0.0";
@@ -37,6 +40,11 @@ struct ServerOptions {
   std::size_t readBufferBytes = 64 * 1024;
   std::size_t echoHighWaterBytes = std::size_t{1} << 20;
   int listenBacklog = 4096;  ///< the kernel caps it at net.core.somaxconn
+  ProxyMode proxyProtocol = ProxyMode::kOff;
+  std::string trustedProxies = "127.0.0.0/8,::1/128";  ///< CIDR list (--trusted-proxies)
+  double proxyTimeoutSeconds = 3;        ///< the PROXY header must be complete within it
+  double maxConnectionAgeSeconds = 0;    ///< 0: never; else closed after the current frame
+  std::string metricsAddress;            ///< "HOST:PORT" of /metrics and /healthz; "": off
 };
 
 /// The part of each worker's budget kept for growing to one whole frame

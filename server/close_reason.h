@@ -1,0 +1,34 @@
+// CloseReason: why a connection ended, as the disconnected line, the refusal
+// warnings and the metrics' reason label name it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace uvframe {
+
+/// Why a connection ended; printed as the disconnected line's reason.
+enum class CloseReason : std::uint8_t {
+  kPeerClosed,
+  kReset,
+  kIdleTimeout,
+  kFrameTimeout,
+  kFrameTooLarge,
+  kServerShutdown,
+  kReadError,
+  kWriteError,
+  kWriteTimeout,
+  kRefused,
+  kMaxAge,
+  // Closed before it is a client (no connected line): refusals.
+  kUntrustedProxy,
+  kProxyTimeout,
+  kBadProxyHeader,
+  kCount,  ///< number of reasons (not a reason)
+};
+std::string_view toString(CloseReason reason);
+
+inline constexpr std::size_t kCloseReasonCount = static_cast<std::size_t>(CloseReason::kCount);
+
+}  // namespace uvframe
