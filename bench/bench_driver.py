@@ -7,6 +7,8 @@ with the same uvframe-loadgen settings, each server scenario:
   ref_log     uvframe-reference-server --log FILE
   uv_nolog    uvframe-server --log-level warn (no message lines)
   uv_log      uvframe-server --log-file FILE --no-console (every message)
+  uv_log_proxy  the same with --proxy-protocol v2, loadgen --proxy-protocol v2
+              (every connection first sends a PROXY v2 header)
   ref_echo    uvframe-reference-server --echo, loadgen --echo (latency)
   uv_echo     uvframe-server --echo --log-level warn, loadgen --echo
   blaster     uvframe-blaster into ref_plain (the loadgen's own ceiling)
@@ -40,6 +42,7 @@ RATIOS = [
     ("uv_nolog", "ref_plain", 0.80, "message lines off vs plain reference"),
     ("uv_log", "ref_log", 0.70, "every message logged vs --log reference"),
     ("uv_echo", "ref_echo", None, "echo vs echo reference"),
+    ("uv_log_proxy", "uv_log", 0.95, "PROXY v2 mode vs plain, every message logged"),
     ("ref_plain", "blaster", 0.80, "loadgen vs blaster, into plain reference"),
 ]
 
@@ -178,12 +181,14 @@ class Runner:
             return cmd
         cmd = [self.exe("uvframe-server"), "--host", "127.0.0.1", "--port", str(port),
                "--workers", str(self.server_threads), "--stats-interval", "0"]
-        if scenario == "uv_log":
+        if scenario in ("uv_log", "uv_log_proxy"):
             cmd += ["--log-file", log_path, "--no-console"]
         else:
             cmd += ["--log-level", "warn"]
         if scenario == "uv_echo":
             cmd += ["--echo"]
+        if scenario == "uv_log_proxy":
+            cmd += ["--proxy-protocol", "v2"]
         return cmd
 
     def load_cmd(self, scenario, port, size, conns, json_path):
@@ -196,6 +201,8 @@ class Runner:
                "--connections", str(conns), "--duration", d, "--size", str(size),
                "--threads", str(self.args.load_threads), "--json", json_path,
                "--progress-interval", "0"]
+        if scenario == "uv_log_proxy":
+            cmd += ["--proxy-protocol", "v2"]
         if scenario.endswith("echo"):
             cmd += ["--echo"]  # loadgen's default pipeline with --echo: 1, for latency
         else:
@@ -380,7 +387,8 @@ def main():
     ap.add_argument("--pipeline", default="auto",
                     help="loadgen --pipeline without --echo (auto: 64 KiB per connection)")
     args = ap.parse_args()
-    all_scen = ["ref_plain", "ref_log", "uv_nolog", "uv_log", "ref_echo", "uv_echo", "blaster"]
+    all_scen = ["ref_plain", "ref_log", "uv_nolog", "uv_log", "uv_log_proxy", "ref_echo", "uv_echo",
+                "blaster"]
     if args.quick:
         args.duration = args.duration or 2.0
         matrix = [(64, 100, all_scen), (64, 10000, ["ref_plain", "uv_nolog"])]

@@ -39,7 +39,8 @@ def plot_ratios(doc, png_path):
                   f"{doc['machine']['cpus']} CPUs, {doc['duration_s']} s per load")
 
     cells = sorted({(r["size"], r["connections"]) for r in runs})
-    scenarios = ["ref_plain", "uv_nolog", "ref_log", "uv_log", "ref_echo", "uv_echo", "blaster"]
+    scenarios = ["ref_plain", "uv_nolog", "ref_log", "uv_log", "uv_log_proxy", "ref_echo", "uv_echo",
+                 "blaster"]
     scenarios = [x for x in scenarios if any(r["scenario"] == x for r in runs)]
     width = 0.8 / len(scenarios)
     by = {(r["scenario"], r["size"], r["connections"]): r for r in runs}

@@ -54,6 +54,36 @@ void LatencyHistogram::reset() {
   *this = LatencyHistogram();
 }
 
+bool LatencyHistogram::restore(std::span<const std::pair<std::size_t, std::uint64_t>> buckets,
+                               std::uint64_t minNs, std::uint64_t maxNs, double sumNs,
+                               double sumSquaresNs) {
+  reset();
+  std::size_t first = kBucketCount;
+  std::size_t last = 0;
+  std::uint64_t total = 0;
+  for (const auto& [index, count] : buckets) {
+    if (index >= kBucketCount || total + count < total) {
+      reset();
+      return false;
+    }
+    if (count == 0) continue;
+    counts_[index] += count;
+    total += count;
+    first = std::min(first, index);
+    last = std::max(last, index);
+  }
+  if (total == 0 || minNs > maxNs || bucketIndex(minNs) != first || bucketIndex(maxNs) != last) {
+    reset();
+    return false;
+  }
+  count_ = total;
+  minNs_ = minNs;
+  maxNs_ = maxNs;
+  sumNs_ = sumNs;
+  sumSquaresNs_ = sumSquaresNs;
+  return true;
+}
+
 double LatencyHistogram::meanNs() const {
   return count_ == 0 ? 0.0 : sumNs_ / static_cast<double>(count_);
 }

@@ -19,7 +19,9 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace uvframe {
@@ -60,6 +62,19 @@ class LatencyHistogram {
   /// (50, 55, ..., 75, 77.5, ...), as HdrHistogram prints them, ending with
   /// 100 %.
   std::vector<PercentileRow> distribution(int ticksPerHalf = 5) const;
+
+  /// Saving and restoring a histogram exactly (see histogram_json.h): the
+  /// count of bucket index, the running sums, and restore() which replaces
+  /// this histogram with saved parts. restore() returns false (and leaves
+  /// the histogram empty) unless every index is below kBucketCount, the
+  /// counts are not all zero, and minNs and maxNs lie in the first and last
+  /// non-empty buckets (maxNs may exceed the last bucket's range, as when
+  /// recorded).
+  std::uint64_t bucketCountAt(std::size_t index) const { return counts_[index]; }
+  double sumNs() const { return sumNs_; }
+  double sumSquaresNs() const { return sumSquaresNs_; }
+  bool restore(std::span<const std::pair<std::size_t, std::uint64_t>> buckets, std::uint64_t minNs,
+               std::uint64_t maxNs, double sumNs, double sumSquaresNs);
 
   static std::size_t bucketIndex(std::uint64_t valueNs);
   static std::uint64_t bucketLowNs(std::size_t index);

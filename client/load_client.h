@@ -29,6 +29,7 @@
 #include "loadgen_options.h"
 #include "loadgen_stats.h"
 #include "payload_pattern.h"
+#include "peer_address.h"
 #include "uv_handle.h"
 
 namespace uvframe {
@@ -43,6 +44,7 @@ struct LoadPlan {
   std::uint64_t deadlineNs = 0;           ///< end of --duration; 0: none
   std::uint64_t latencyFromNs = 0;        ///< end of --warmup: earlier frames are not timed
   std::uint64_t framePeriodNs = 0;        ///< open loop, per connection; 0: closed loop
+  PeerAddress proxyDestination;           ///< destination in --proxy-protocol headers
 };
 
 /// The bytes of a WriteBatch. Unlike std::vector<char> it grows without

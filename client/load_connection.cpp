@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <string>
 
 #include "load_client.h"
 
@@ -39,6 +40,13 @@ void limitUnsentBytes([[maybe_unused]] uv_tcp_t& tcp) {
   }
 #endif
 }
+
+/// The PROXY header write of one connection; freed in its callback.
+struct ProxyHeaderWrite {
+  uv_write_t req{};
+  LoadConnection* conn = nullptr;
+  std::string bytes;
+};
 
 std::uint64_t splitmix64(std::uint64_t& state) {
   std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
@@ -135,7 +143,43 @@ void LoadConnection::handleConnect(int status) {
   LoadCounters& c = owner_.counters();
   LoadCounters::add(c.connectionsOpened);
   LoadCounters::add(c.connectionsOpen);
+  if (owner_.plan().options->proxyProtocol != ProxyProtocolVersion::kOff && !sendProxyHeader()) {
+    return;
+  }
   owner_.connectionOpened(*this);
+}
+
+bool LoadConnection::sendProxyHeader() {
+  const LoadPlan& plan = owner_.plan();
+  auto write = std::make_unique<ProxyHeaderWrite>();
+  write->conn = this;
+  write->bytes = proxyHeaderForConnection(plan.options->proxyProtocol, id_, plan.proxyDestination);
+  write->req.data = write.get();
+  uv_buf_t buf = uv_buf_init(write->bytes.data(), static_cast<unsigned>(write->bytes.size()));
+  int rc = write->bytes.empty() ? UV_EINVAL
+                                : uv_write(&write->req, reinterpret_cast<uv_stream_t*>(&tcp_), &buf,
+                                           1, onProxyHeaderWritten);
+  if (rc != 0) {
+    owner_.counters().addError(ErrorKind::kWriteError);
+    close();
+    return false;
+  }
+  write.release();  // onProxyHeaderWritten frees it
+  return true;
+}
+
+void LoadConnection::onProxyHeaderWritten(uv_write_t* req, int status) noexcept {
+  std::unique_ptr<ProxyHeaderWrite> write(static_cast<ProxyHeaderWrite*>(req->data));
+  write->conn->handleProxyHeaderWritten(status);
+}
+
+void LoadConnection::handleProxyHeaderWritten(int status) {
+  // UV_ECANCELED: our own close cancelled the write; nothing to count.
+  if (status == 0 || status == UV_ECANCELED) return;
+  if (state_ != State::kClosing && state_ != State::kClosed) {
+    owner_.counters().addError(ErrorKind::kWriteError);
+    close();
+  }
 }
 
 void LoadConnection::failConnect(int status) {

@@ -15,6 +15,8 @@
 // EchoChecker checks every frame that comes back. When its work is done it
 // half-closes (uv_shutdown after the queued writes) and waits for the server
 // to close, so every frame it counted as sent has been read by the server.
+// With --proxy-protocol its first write, queued as it opens and so ahead of
+// every frame, is the PROXY header (loadgen_proxy.h).
 #pragma once
 
 #include <uv.h>
@@ -75,6 +77,7 @@ class LoadConnection {
   static void onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept;
   static void onWrite(uv_write_t* req, int status) noexcept;
   static void onShutdown(uv_shutdown_t* req, int status) noexcept;
+  static void onProxyHeaderWritten(uv_write_t* req, int status) noexcept;
   static void onClose(uv_handle_t* handle) noexcept;
 
   int openHandle();
@@ -83,6 +86,9 @@ class LoadConnection {
   void handleRead(ssize_t nread, const uv_buf_t* buf);
   void handleEcho(const uv_buf_t* buf, std::size_t bytes);
   void handleWrite(WriteBatch* batch, int status);
+  /// Queues the PROXY header; false (after counting and closing) on failure.
+  bool sendProxyHeader();
+  void handleProxyHeaderWritten(int status);
   void handleClose();
   /// Writes count frames in one batch; frame i is timed from
   /// firstStartNs + i * stepNs.

@@ -4,13 +4,16 @@
 // kind: a progress line per second on stderr, a summary on stdout, and
 // optionally --json and --histogram files. Exit status: 0 when the run met
 // its targets, 1 when errors occurred (beyond --max-errors) or targets were
-// missed, 2 on bad arguments.
+// missed, 2 on bad arguments. `uvframe-loadgen merge A.json B.json ...`
+// merges the --json files of runs made on several hosts (loadgen_merge.h).
 #include <cstdio>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "cli_support.h"
 #include "host_resolver.h"
+#include "loadgen_merge.h"
 #include "loadgen_options.h"
 #include "loadgen_report.h"
 #include "loadgen_runner.h"
@@ -38,6 +41,9 @@ int preparePlan(const LoadgenOptions& o, LoadPlan& plan) {
   const sockaddr_storage* destination = preferIpv4(resolved);
   if (destination == nullptr) return failure("cannot resolve '" + o.host + "': " + resolved.error);
   plan.destination = *destination;
+  if (auto peer = peerFromSockaddr(reinterpret_cast<const sockaddr*>(destination))) {
+    plan.proxyDestination = *peer;
+  }
   for (const auto& text : o.sourceAddresses) {
     sockaddr_storage source{};
     parseNumericAddress(text, 0, &source, sizeof source);
@@ -70,8 +76,10 @@ int writeOutputs(const LoadgenOptions& o, const LoadResult& result) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::string_view(argv[1]) == "merge") return runMergeCommand(argc - 1, argv + 1);
   CLI::App app{"uvframe-loadgen: opens many connections to a uvframe server and stresses it",
                "uvframe-loadgen"};
+  app.footer(kMergeUsage);
   app.set_version_flag("--version", kVersion);
   LoadgenOptions options;
   addLoadgenOptions(app, options);

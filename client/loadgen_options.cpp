@@ -78,6 +78,18 @@ void addRunOptions(CLI::App& app, LoadgenOptions& o) {
                  "open loop: bytes queued per connection before its schedule waits")
       ->capture_default_str();
   app.add_option("--seed", o.seed, "seed for random payload sizes")->capture_default_str();
+  app.add_option_function<std::string>(
+         "--proxy-protocol",
+         [&o](const std::string& text) {
+           auto parsed = parseProxyProtocolVersion(text);
+           if (!parsed) throw CLI::ValidationError("--proxy-protocol", "must be off, v1 or v2");
+           o.proxyProtocol = *parsed;
+         },
+         "send a PROXY protocol header (v1 text, v2 binary) first on every connection, with a "
+         "distinct made-up client address from 198.18.0.0/15 (for a server run with "
+         "--proxy-protocol; not counted in bytes sent)")
+      ->check(CLI::IsMember({"off", "v1", "v2"}))
+      ->default_str("off");
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "frame_codec.h"
+#include "loadgen_proxy.h"
 
 namespace uvframe {
 
@@ -40,6 +41,7 @@ struct LoadgenOptions {
   double warmupS = 0;                        ///< frames scheduled earlier are not timed
   std::uint64_t maxQueuedBytes = 16u << 20;  ///< per connection, open loop
   std::uint64_t seed = 1;
+  ProxyProtocolVersion proxyProtocol = ProxyProtocolVersion::kOff;  ///< header sent first
 
   bool openLoop() const { return rateFramesPerS > 0; }
 };

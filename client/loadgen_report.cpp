@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "cli_support.h"
+#include "histogram_json.h"
 
 namespace uvframe {
 namespace {
@@ -57,6 +58,7 @@ nlohmann::ordered_json optionsJson(const LoadgenOptions& o) {
   j["drain_timeout_s"] = o.drainTimeoutS;
   j["warmup_s"] = o.warmupS;
   j["seed"] = o.seed;
+  j["proxy_protocol"] = std::string(toString(o.proxyProtocol));
   return j;
 }
 
@@ -71,8 +73,11 @@ std::string describeRun(const LoadgenOptions& o) {
   std::string amount = o.framesPerConnection != 0
                            ? fmt::format("{} frames per connection", o.framesPerConnection)
                            : fmt::format("{:g} s", o.durationS);
-  return fmt::format("{}:{}, {} connections on {} threads, {}, {} payloads, {}{}", o.host, o.port,
-                     o.connections, o.threads, model, size, amount, o.echo ? ", echo" : "");
+  std::string proxy = o.proxyProtocol == ProxyProtocolVersion::kOff
+                          ? std::string()
+                          : fmt::format(", PROXY {} headers", toString(o.proxyProtocol));
+  return fmt::format("{}:{}, {} connections on {} threads, {}, {} payloads, {}{}{}", o.host, o.port,
+                     o.connections, o.threads, model, size, amount, o.echo ? ", echo" : "", proxy);
 }
 
 nlohmann::ordered_json resultJson(const LoadgenOptions& o, const LoadResult& r) {
@@ -105,6 +110,7 @@ nlohmann::ordered_json resultJson(const LoadgenOptions& o, const LoadResult& r) 
                        {"min", roundedMicros(h.minNs())},
                        {"mean", std::round(h.meanNs()) / 1e3},
                        {"samples", h.count()}};
+    j["latency_histogram"] = histogramToJson(h);
   }
   nlohmann::ordered_json errors = nlohmann::ordered_json::object();
   for (std::size_t i = 0; i < kErrorKindCount; ++i) {
@@ -120,10 +126,11 @@ nlohmann::ordered_json resultJson(const LoadgenOptions& o, const LoadResult& r) 
   return j;
 }
 
-void printSummary(std::FILE* out, const LoadgenOptions& o, const LoadResult& r) {
+void printSummary(std::FILE* out, const LoadgenOptions& o, const LoadResult& r,
+                  const std::string& title) {
   const LoadTotals& t = r.totals;
   Rates rates = ratesOf(r);
-  fmt::print(out, "uvframe-loadgen {}: {}\n", kVersion, describeRun(o));
+  fmt::print(out, "uvframe-loadgen {}: {}\n", kVersion, title.empty() ? describeRun(o) : title);
   fmt::print(out, "  {:<16}{:.3f} s{}\n", "duration", r.durationS,
              r.interrupted ? " (interrupted)" : "");
   fmt::print(out, "  {:<16}opened {}, failed {}, aborted {}\n", "connections", t.connectionsOpened,

@@ -13,11 +13,15 @@
 
 namespace uvframe {
 
-/// The summary as JSON: the keys SPEC.md lists, plus the options used.
+/// The summary as JSON: the keys SPEC.md lists, plus the options used, and
+/// with --echo the latency histogram's buckets ("latency_histogram", see
+/// histogram_json.h) so that runs can be merged.
 nlohmann::ordered_json resultJson(const LoadgenOptions& options, const LoadResult& result);
 
-/// The summary table for people.
-void printSummary(std::FILE* out, const LoadgenOptions& options, const LoadResult& result);
+/// The summary table for people. Its first line describes the run
+/// (describeRun), or says title when one is given (a merge of runs).
+void printSummary(std::FILE* out, const LoadgenOptions& options, const LoadResult& result,
+                  const std::string& title = {});
 
 /// Writes text to path; false with error set when it cannot.
 bool writeTextFile(const std::string& path, const std::string& text, std::string& error);

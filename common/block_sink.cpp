@@ -20,7 +20,10 @@ BlockSink::BlockSink(LogWriter& writer, bool neverWait)
       handOverBytes_(writer.blockBytes() - writer.blockBytes() / 8) {}
 
 BlockSink::~BlockSink() {
-  if (hasBlock_) writer_.submit(std::move(block_));
+  if (hasBlock_) {
+    writer_.countLines(blockLines_);
+    writer_.submit(std::move(block_));
+  }
 }
 
 void BlockSink::sink_it_(const spdlog::details::log_msg& msg) {
@@ -29,6 +32,7 @@ void BlockSink::sink_it_(const spdlog::details::log_msg& msg) {
     hasBlock_ = true;
   }
   formatter_->format(msg, block_);
+  ++blockLines_;
   if (block_.size() >= handOverBytes_) handOver();
 }
 
@@ -37,6 +41,8 @@ void BlockSink::flush_() {
 }
 
 void BlockSink::handOver() {
+  writer_.countLines(blockLines_);
+  blockLines_ = 0;
   writer_.submit(std::move(block_));
   block_.clear();  // moved from: empty it explicitly
   hasBlock_ = false;

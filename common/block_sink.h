@@ -40,6 +40,9 @@ class BlockSink final : public spdlog::sinks::base_sink<spdlog::details::null_mu
   bool hasBlock_ = false;  // block_ came from writer_.acquire() and is not handed over
   bool neverWait_;
   std::size_t handOverBytes_;
+  // Lines in block_; added to the writer's count at hand-over, so a line
+  // costs one plain increment (LogWriter::countLines).
+  std::uint64_t blockLines_ = 0;
 };
 
 /// The line pattern of every uvframe log: "[2026-11-25 19:00:00.123] [info] ",

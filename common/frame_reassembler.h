@@ -71,6 +71,10 @@ class FrameReassembler {
     offset_ += r.consumedBytes;
     return true;
   }
+  /// Drops n bytes from the front of what commit() just added: bytes a layer
+  /// in front of the frames took for itself (a PROXY protocol header). Only
+  /// between commit() and the first next() of a read, before any frame.
+  void dropFront(std::size_t n) { ring_.consume(n); }
   /// Wire bytes (headers included) of the frames next() returned in this
   /// read; valid until endRead(). Never includes a skimmed frame (skimming is
   /// off when frames are kept whole).

@@ -49,6 +49,7 @@
 
 #include <spdlog/common.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -149,6 +150,11 @@ class LogWriter {
 
   std::size_t blockBytes() const { return blockBytes_; }
   Counters counters() const;
+  /// A producer hands over n more lines (BlockSink adds a block's count as it
+  /// submits the block: one atomic add per block, nothing per line). Any thread.
+  void countLines(std::uint64_t n) { lines_.fetch_add(n, std::memory_order_relaxed); }
+  /// Lines handed over so far (the server's uvframe_log_lines_total). Any thread.
+  std::uint64_t linesHandedOver() const { return lines_.load(std::memory_order_relaxed); }
   const std::string& filePath() const { return filePath_; }
 
  private:
@@ -159,6 +165,7 @@ class LogWriter {
   std::shared_ptr<Core> core_;
   std::thread thread_;
   bool stopTimedOut_ = false;  // stopWithin() left the thread stuck: never join it
+  std::atomic<std::uint64_t> lines_{0};  // countLines()
 };
 
 }  // namespace uvframe

@@ -1,19 +1,26 @@
 #!/usr/bin/env python3
-"""check-log.py: proves from a uvframe-server log that a load generator run
+"""check-log.py: proves from uvframe-server logs that load generator runs
 lost nothing: every frame logged exactly once and, per connection, in order.
 
 uvframe-loadgen payloads start "conn=<id> seq=<n> ", so each logged message
 names its frame. For every (peer, conn) stream the script counts frames,
 gaps (sequence numbers never seen), duplicates and out-of-order frames, checks
-each peer's message count against the "frames=N" of its disconnect line, and
+each peer's message count against the "frames=N" of its disconnect lines, and
 with --json RUN.json checks the total against what the load generator says it
 sent (and, for --frames-per-connection runs, each stream's length).
 
-    check-log.py SERVER_LOG [--json RUN.json]      completeness report
-    check-log.py SERVER_LOG --peer 127.0.0.1:55244  one connection's story
+Several logs (the servers behind a balancer) and several --json files (load
+generators run on several hosts at once) are checked as one: the frames of a
+(peer, conn) stream are counted across all the logs, and the expected total is
+the sum of the runs' frames sent. Each log with a final stats line is also
+checked on its own (the server's frames= against the messages it logged).
+
+    check-log.py SERVER_LOG [--json RUN.json]       completeness report
+    check-log.py LOG_A LOG_B LOG_C --json RUN_1.json --json RUN_2.json
+    check-log.py SERVER_LOG... --peer 127.0.0.1:55244  one connection's story
 
 Exit status: 0 when everything is complete, 1 on any gap, duplicate,
-reordering or count mismatch (or, with --peer, when the peer is not in the
+reordering or count mismatch (or, with --peer, when the peer is not in any
 log), 2 on bad arguments or an unreadable file.
 """
 
@@ -83,24 +90,43 @@ class Stream:
 
 
 class PeerLog:
-    """What the log says about one peer address."""
+    """What the logs say about one peer address."""
 
-    __slots__ = ("messages", "connected", "disconnected", "summary")
+    __slots__ = ("messages", "connected", "disconnected", "summary_frames")
 
     def __init__(self):
         self.messages = 0
         self.connected = 0
         self.disconnected = 0
-        self.summary = None  # the pairs of the last disconnect line
+        # frames= added over the peer's disconnect lines (a port may be used
+        # again, in one log or, behind a balancer, in another); None: no line
+        self.summary_frames = None
+
+
+class FileScan:
+    """What one log file says about itself."""
+
+    __slots__ = ("path", "messages", "load_frames", "server_starts", "last_stats")
+
+    def __init__(self, path):
+        self.path = path
+        self.messages = 0  # message lines
+        self.load_frames = 0  # message lines that are load generator frames
+        self.server_starts = 0
+        self.last_stats = None
 
 
 class LogScan:
     def __init__(self):
-        self.streams = {}  # (peer, conn id) -> Stream
-        self.peers = {}  # peer -> PeerLog
+        self.streams = {}  # (peer, conn id) -> Stream, across all files
+        self.peers = {}  # peer -> PeerLog, across all files
         self.other_messages = 0
-        self.server_starts = 0
-        self.last_stats = None
+        self.files = []  # FileScan per file, in the order given
+        self.file = None
+
+    def begin_file(self, path):
+        self.file = FileScan(path)
+        self.files.append(self.file)
 
     def peer(self, key):
         log = self.peers.get(key)
@@ -113,10 +139,12 @@ class LogScan:
         if m:
             peer = m.group(1)
             self.peer(peer).messages += 1
+            self.file.messages += 1
             p = PAYLOAD_RE.match(m.group(2))
             if p is None:
                 self.other_messages += 1
                 return
+            self.file.load_frames += 1
             key = (peer, int(p.group(1)))
             stream = self.streams.get(key)
             if stream is None:
@@ -130,11 +158,13 @@ class LogScan:
         elif (m := DISCONNECTED_RE.search(line)):
             log = self.peer(peer_key(m.group(1), m.group(2)))
             log.disconnected += 1
-            log.summary = parse_pairs(m.group(3) or "")
+            summary = parse_pairs(m.group(3) or "")
+            if "frames" in summary:
+                log.summary_frames = (log.summary_frames or 0) + int(summary["frames"])
         elif LISTENING_RE.search(line):
-            self.server_starts += 1
+            self.file.server_starts += 1
         elif (m := STATS_RE.search(line)):
-            self.last_stats = parse_pairs(m.group(1))
+            self.file.last_stats = parse_pairs(m.group(1))
 
 
 def read_lines(path):
@@ -149,13 +179,21 @@ def load_run(path):
     return run
 
 
-def check_streams(scan, run, problems):
+def frames_per_connection(runs):
+    """The frames every stream must hold: the runs' --frames-per-connection
+    when all of them completed with the same one, else 0 (not checked)."""
+    counts = set()
+    for run in runs:
+        if run.get("connections", {}).get("failed", 0) != 0 or run.get("interrupted"):
+            return 0
+        counts.add(int(run.get("options", {}).get("frames_per_connection", 0) or 0))
+    return counts.pop() if len(counts) == 1 else 0
+
+
+def check_streams(scan, runs, problems):
     """Per-stream and per-peer checks; appends problem lines, returns totals."""
     totals = {"frames": 0, "gaps": 0, "duplicates": 0, "out_of_order": 0, "short": 0}
-    per_conn = 0
-    options = (run or {}).get("options", {})
-    if run and run.get("connections", {}).get("failed", 0) == 0 and not run.get("interrupted"):
-        per_conn = int(options.get("frames_per_connection", 0) or 0)
+    per_conn = frames_per_connection(runs) if runs else 0
     for (peer, conn), s in sorted(scan.streams.items(), key=lambda kv: kv[0][1]):
         totals["frames"] += s.count
         totals["gaps"] += s.gaps()
@@ -171,34 +209,50 @@ def check_streams(scan, run, problems):
                 f"{s.gaps()} gaps, {s.duplicates} duplicates, {s.out_of_order} out of order"
                 + (f", expected {per_conn} frames" if short else ""))
     for peer, log in sorted(scan.peers.items()):
-        if log.summary and "frames" in log.summary:
-            server_frames = int(log.summary["frames"])
+        if log.summary_frames is not None:
+            server_frames = log.summary_frames
             if server_frames != log.messages:
                 problems.append(f"peer {peer}: server counted frames={server_frames} "
                                 f"but logged {log.messages} messages")
     return totals
 
 
-def report(scan, run, path):
+def report(scan, runs):
     problems = []
-    t = check_streams(scan, run, problems)
-    conn_ids = {conn for (_, conn) in scan.streams}
-    print(f"check-log: {path}")
-    print(f"  peers {len(scan.peers)}, load connections {len(conn_ids)}, "
+    t = check_streams(scan, runs, problems)
+    several = len(scan.files) > 1
+    print(f"check-log: {', '.join(f.path for f in scan.files)}")
+    # A stream is one load generator connection: (peer, conn id); conn ids
+    # alone repeat when several load generators ran.
+    print(f"  peers {len(scan.peers)}, load connections {len(scan.streams)}, "
           f"loadgen frames {t['frames']}, other messages {scan.other_messages}")
     print(f"  gaps {t['gaps']}, duplicates {t['duplicates']}, out of order {t['out_of_order']}")
-    if scan.last_stats and "frames" in scan.last_stats and scan.server_starts == 1:
-        logged = sum(p.messages for p in scan.peers.values())
-        server_frames = int(scan.last_stats["frames"])
-        print(f"  server stats frames={server_frames}, logged messages {logged}")
-        if server_frames != logged:
-            problems.append(f"the server counted {server_frames} frames but logged {logged}")
-    if run is not None:
-        sent = int(run.get("frames", {}).get("sent", -1))
+    for f in scan.files:
+        stats_ok = f.last_stats and "frames" in f.last_stats and f.server_starts == 1
+        if several:
+            line = (f"  {f.path}: loadgen frames {f.load_frames}"
+                    + (f" ({100.0 * f.load_frames / t['frames']:.1f} %)" if t["frames"] else ""))
+            if stats_ok:
+                line += f", server stats frames={f.last_stats['frames']}, logged messages {f.messages}"
+            print(line)
+        elif stats_ok:
+            print(f"  server stats frames={f.last_stats['frames']}, logged messages {f.messages}")
+        if stats_ok and int(f.last_stats["frames"]) != f.messages:
+            problems.append(f"{f.path}: the server counted {f.last_stats['frames']} frames "
+                            f"but logged {f.messages}")
+    if runs:
+        sents = [int(run.get("frames", {}).get("sent", -1)) for run in runs]
+        sent = sum(sents)
         verdict = "match" if sent == t["frames"] else "MISMATCH"
-        print(f"  loadgen sent {sent} frames (from --json): {verdict}")
+        if len(runs) == 1:
+            print(f"  loadgen sent {sent} frames (from --json): {verdict}")
+        else:
+            parts = " + ".join(str(n) for n in sents)
+            print(f"  loadgen sent {sent} frames ({parts} from {len(runs)} --json runs): {verdict}")
         if sent != t["frames"]:
-            problems.append(f"the load generator sent {sent} frames, the log has {t['frames']}")
+            who = "the load generator" if len(runs) == 1 else "the load generators"
+            where = "the log has" if not several else "the logs have"
+            problems.append(f"{who} sent {sent} frames, {where} {t['frames']}")
     for line in problems[:MAX_PROBLEM_LINES]:
         print(f"  problem: {line}")
     if len(problems) > MAX_PROBLEM_LINES:
@@ -241,31 +295,37 @@ class FrameLines:
         self.tail.clear()
 
 
-def story(path, peer, show_all):
-    """Prints what the log says about one peer, in log order: its connect
-    line, its frames, its disconnect line (with the reason), then a summary."""
-    frames = FrameLines(show_all)
+def story(paths, peer, show_all):
+    """Prints what the logs say about one peer, in log order (file by file,
+    each named when there are several): its connect line, its frames, its
+    disconnect line (with the reason), then a summary."""
     streams = {}
     found = False
-    for line in read_lines(path):
-        m = MESSAGE_RE.search(line)
-        if m:
-            if m.group(1) != peer:
+    for path in paths:
+        frames = FrameLines(show_all)
+        found_here = False
+        for line in read_lines(path):
+            m = MESSAGE_RE.search(line)
+            c = None if m else (CONNECTED_RE.search(line) or DISCONNECTED_RE.search(line))
+            if m:
+                if m.group(1) != peer:
+                    continue
+            elif not (c and peer_key(c.group(1), c.group(2)) == peer):
                 continue
-            found = True
-            frames.add(line)
-            p = PAYLOAD_RE.match(m.group(2))
-            if p:
-                streams.setdefault(int(p.group(1)), Stream()).add(int(p.group(2)))
-            continue
-        c = CONNECTED_RE.search(line) or DISCONNECTED_RE.search(line)
-        if c and peer_key(c.group(1), c.group(2)) == peer:
-            found = True
-            frames.flush()
-            print(line)
-    frames.flush()
+            if not found_here and len(paths) > 1:
+                print(f"== {path}")
+            found = found_here = True
+            if m:
+                frames.add(line)
+                p = PAYLOAD_RE.match(m.group(2))
+                if p:
+                    streams.setdefault(int(p.group(1)), Stream()).add(int(p.group(2)))
+            else:
+                frames.flush()
+                print(line)
+        frames.flush()
     if not found:
-        print(f"check-log: no line about {peer} in {path}", file=sys.stderr)
+        print(f"check-log: no line about {peer} in {', '.join(paths)}", file=sys.stderr)
         return 1
     for conn, s in sorted(streams.items()):
         print(f"summary: conn={conn}: {s.count} frames, seq 0..{s.max_seq}, {s.gaps()} gaps, "
@@ -275,10 +335,15 @@ def story(path, peer, show_all):
 
 def main(argv):
     parser = argparse.ArgumentParser(
-        description="Check a uvframe-server log for lost, duplicated or reordered "
-                    "uvframe-loadgen frames.")
-    parser.add_argument("log", help="the server's log file (--log-file)")
-    parser.add_argument("--json", help="the load generator's --json file, to compare totals")
+        description="Check uvframe-server logs for lost, duplicated or reordered "
+                    "uvframe-loadgen frames. Several logs (servers behind a balancer) and "
+                    "several --json runs (load generators on several hosts) are checked "
+                    "as one.")
+    parser.add_argument("logs", nargs="+", metavar="SERVER_LOG",
+                        help="the servers' log files (--log-file)")
+    parser.add_argument("--json", action="append", default=[], metavar="RUN.json",
+                        help="a load generator's --json file, to compare totals "
+                             "(repeat for runs made at once: their frames sent are added)")
     parser.add_argument("--peer", help="print the story of one connection, e.g. 127.0.0.1:55244")
     parser.add_argument("--all-frames", action="store_true",
                         help="with --peer, print every frame line, not only the first and last")
@@ -288,15 +353,17 @@ def main(argv):
             peer = normalize_peer(args.peer)
             if peer is None:
                 parser.error(f"--peer: '{args.peer}' is not HOST:PORT")
-            return story(args.log, peer, args.all_frames)
-        run = load_run(args.json) if args.json else None
+            return story(args.logs, peer, args.all_frames)
+        runs = [load_run(path) for path in args.json]
         scan = LogScan()
-        for line in read_lines(args.log):
-            scan.feed(line)
+        for path in args.logs:
+            scan.begin_file(path)
+            for line in read_lines(path):
+                scan.feed(line)
     except (OSError, ValueError) as e:
         print(f"check-log: error: {e}", file=sys.stderr)
         return 2
-    return report(scan, run, args.log)
+    return report(scan, runs)
 
 
 if __name__ == "__main__":

@@ -9,13 +9,16 @@ percentile distribution layout: Value, Percentile, TotalCount, 1/(1-Percentile),
 values in microseconds). The x axis is 1/(1-percentile) on a log scale, so the
 tail (99 %, 99.9 %, 99.99 %) gets as much room as the median; a curve's label
 is the text after ':' in its argument, or else the file's "# run:" line.
-Needs python3-matplotlib. Exit status 0, or 2 on unreadable or empty input.
+Needs python3-matplotlib (Debian's; found through /usr/bin/python3 when the
+python3 running the script has none). Exit status 0, or 2 on unreadable or empty input.
 """
 
 import argparse
 import math
 import os
 import sys
+
+import debian_python  # scripts/debian_python.py: Debian's matplotlib from any python3
 
 
 def parse_histogram(path):
@@ -111,6 +114,8 @@ def main(argv):
             return 2
         runs.append((label or description or os.path.basename(path), rows, max_us))
     try:
+        if not debian_python.require("matplotlib"):
+            raise ImportError("matplotlib")
         plot(runs, args.output, args.title)
     except ImportError:
         print("plot-latency: error: needs matplotlib (apt-get install python3-matplotlib)",

@@ -9,8 +9,10 @@ packages=(
   cmake ninja-build g++ pkg-config git
   libuv1-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   googletest libgtest-dev libbenchmark-dev
+  prometheus-cpp-dev prometheus   # metrics model + serializer; promtool and Prometheus for the tests
   clang libclang-rt-dev clang-format   # libFuzzer targets and formatting
   python3 python3-matplotlib procps iproute2   # scripts, latency and RSS plots
+  haproxy   # a real load balancer in front of the server (PROXY protocol tests)
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(linux-perf valgrind)

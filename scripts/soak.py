@@ -33,6 +33,8 @@ import sys
 import threading
 import time
 
+import debian_python  # scripts/debian_python.py: Debian's matplotlib from any python3
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
@@ -158,6 +160,8 @@ def plot(samples, path):
 
 
 def main():
+    # Before any work: a hop to Debian's python3 (for the chart) restarts the script.
+    debian_python.require("matplotlib")
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("minutes", type=float, help="minutes of load")
     ap.add_argument("--bin-dir", default=os.path.join(ROOT, "build", "bin"))

@@ -24,7 +24,7 @@ std::string_view toString(CloseReason reason) {
     case CloseReason::kWriteTimeout:
       return "write timeout";
     case CloseReason::kRefused:
-      return "refused";
+      return "connection limit";
     case CloseReason::kMaxAge:
       return "max age";
     case CloseReason::kUntrustedProxy:

@@ -39,16 +39,23 @@ void Connection::start() {
     return;
   }
   peer_ = std::move(*peer);
-  tag_ = "[tcp/" + peer_.hostPort() + "] ";
   startMs_ = lastActivityMs_ = uv_now(worker_.loop());
   counted_ = true;
   worker_.shared().openConnections.fetch_add(1, std::memory_order_relaxed);
-  announced_ = true;
-  bump(worker_.counters().accepted);
-  worker_.log().info("[tcp server] client connected: ip={}, port={}", peer_.ip, peer_.port);
+  const ServerOptions& o = worker_.options();
+  if (o.proxyProtocol == ProxyMode::kOff) {
+    announce(nullptr);
+  } else if (!worker_.shared().trustedProxies.contains(reinterpret_cast<sockaddr*>(&addr))) {
+    refuseEarly(CloseReason::kUntrustedProxy, "not in --trusted-proxies");
+    return;
+  } else {
+    proxy_ = std::make_unique<ProxyHeaderParser>(
+        o.proxyProtocol == ProxyMode::kV1   ? ProxyVersions::kV1
+        : o.proxyProtocol == ProxyMode::kV2 ? ProxyVersions::kV2
+                                            : ProxyVersions::kAny);
+  }
   // Small frames are the common case; do not let Nagle delay echoes.
   uv_tcp_nodelay(&tcp_, 1);
-  const ServerOptions& o = worker_.options();
   if (o.tcpKeepaliveSeconds > 0) uv_tcp_keepalive(&tcp_, 1, o.tcpKeepaliveSeconds);
   rc = uv_read_start(stream(), onAlloc, onRead);
   if (rc != 0) {
@@ -58,8 +65,51 @@ void Connection::start() {
   rearm();
 }
 
+void Connection::announce(const PeerAddress* via) {
+  tag_ = "[tcp/" + peer_.hostPort() + "] ";
+  announced_ = true;
+  bump(worker_.counters().accepted);
+  if (via == nullptr) {
+    worker_.log().info("[tcp server] client connected: ip={}, port={}", peer_.ip, peer_.port);
+  } else {
+    worker_.log().info("[tcp server] client connected: ip={}, port={} (via={})", peer_.ip,
+                       peer_.port, via->hostPort());
+  }
+}
+
+bool Connection::takeProxyHeader() {
+  std::size_t used = proxy_->feed(frames_.unread());
+  frames_.dropFront(used);
+  switch (proxy_->status()) {
+    case ProxyHeaderParser::Status::kNeedMore:
+      // Every byte so far was header: nothing is held for the next read.
+      if (frames_.endRead().released) worker_.onMemoryReleased();
+      rearm();
+      return false;
+    case ProxyHeaderParser::Status::kError:
+      refuseEarly(CloseReason::kBadProxyHeader, proxy_->error());
+      return false;
+    case ProxyHeaderParser::Status::kDone:
+      break;
+  }
+  const ProxyHeader& header = proxy_->result();
+  if (!header.local && header.source) {
+    PeerAddress via = std::move(peer_);
+    peer_ = *header.source;
+    announce(&via);
+  } else {
+    announce(nullptr);  // a health check, or UNKNOWN: the proxy itself
+  }
+  proxy_.reset();
+  return true;
+}
+
+void Connection::refuseEarly(CloseReason reason, std::string_view detail) {
+  worker_.reportRefused(reason, peer_.ip, peer_.port, detail);
+  close(reason);
+}
+
 void Connection::refuse() {
-  bump(worker_.counters().refused);
   uv_close(handle(), onClose);
 }
 
@@ -183,6 +233,7 @@ void Connection::handleBytes(std::size_t n, std::size_t offeredBytes) {
   bump(worker_.counters().bytes, n);
   lastActivityMs_ = uv_now(worker_.loop());
   frames_.commit(n);
+  if (proxy_ && !takeProxyHeader()) return;
   // One level check and one clock read per read, not per frame: the frames
   // of one read arrived together.
   const bool logMessages = worker_.log().should_log(spdlog::level::info);
@@ -226,6 +277,7 @@ void Connection::handleBytes(std::size_t n, std::size_t offeredBytes) {
     released = true;
   }
   if (released) worker_.onMemoryReleased();
+  if (ageDue_ && closeIfAged()) return;
   rearm();
 }
 

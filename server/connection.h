@@ -29,6 +29,7 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -36,13 +37,13 @@
 #include "close_reason.h"
 #include "frame_reassembler.h"
 #include "peer_address.h"
+#include "proxy_header.h"
 #include "timing_wheel.h"
 
 namespace uvframe {
 
 class Worker;
 using ConnId = std::uint64_t;
-
 
 /// One peer. Owned by its Worker (map from ConnId); used only on the worker's
 /// loop thread. close() is the only way out; the memory is freed when libuv's
@@ -65,8 +66,12 @@ class Connection {
 
   /// After uv_accept: names the peer, logs the connected line and starts
   /// reading. Closes the connection (quietly) if the peer is already gone.
+  /// With --proxy-protocol the peer is first a proxy: the connection is
+  /// refused unless it is trusted, and becomes a client (connected line,
+  /// frames) once its PROXY header has named the client.
   void start();
-  /// After uv_accept, when the server is full: logs nothing itself, closes.
+  /// After uv_accept, when the server is full: logs and counts nothing
+  /// itself (the worker does), closes.
   void refuse();
   /// Logs the disconnected line (once) and closes the socket. Idempotent.
   void close(CloseReason reason);
@@ -102,6 +107,18 @@ class Connection {
   void handleRead(ssize_t nread, std::size_t offeredBytes);
   void handleBytes(std::size_t n, std::size_t offeredBytes);
   void handleReadEnd(ssize_t status);
+  /// The connected line: the peer is a client from now on.
+  void announce(const PeerAddress* via);
+  /// Feeds this read's first bytes to the PROXY header parser; true once the
+  /// header is complete and the rest of the read holds frames.
+  bool takeProxyHeader();
+  /// Closes a connection that never became a client, with one rate-limited
+  /// warning (no connected or disconnected line).
+  void refuseEarly(CloseReason reason, std::string_view detail);
+  /// --max-connection-age: closes the connection once it is due and nothing
+  /// received is left unlogged (no partial frame, no echo queued, nothing
+  /// in the kernel). Returns true if it closed.
+  bool closeIfAged();
   void waitForMemory();
   void giveBackWhileOthersWait(bool socketHasMore);
   /// Logs one message line (the caller checked the level).
@@ -125,6 +142,8 @@ class Connection {
   void rearm();
   bool judgeWriteTimeout(std::uint64_t nowMs);
   bool judgeReadTimeouts(std::uint64_t nowMs);
+  bool judgeProxyTimeout(std::uint64_t nowMs);
+  bool judgeMaxAge(std::uint64_t nowMs);
   std::uint64_t kernelBytesPending();
 
   uv_tcp_t tcp_;
@@ -134,6 +153,8 @@ class Connection {
   PeerAddress peer_;
   std::string tag_;                ///< "[tcp/127.0.0.1:55244] ", prefix of each message line
   TimingWheel::Node timer_{this};  ///< in the worker's wheel (connection_timeouts.cpp)
+  /// The PROXY header being read (--proxy-protocol), until it is complete.
+  std::unique_ptr<ProxyHeaderParser> proxy_;
 
   std::uint64_t frameCount_ = 0;
   std::uint64_t bytes_ = 0;
@@ -152,6 +173,7 @@ class Connection {
   bool halfClosed_ = false;  ///< the peer shut down its side; echoes still going
   bool announced_ = false;   ///< connected line logged (so log the disconnect)
   bool counted_ = false;     ///< included in the open-connections count
+  bool ageDue_ = false;      ///< --max-connection-age passed: close after this frame
 };
 
 }  // namespace uvframe

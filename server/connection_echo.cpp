@@ -85,6 +85,7 @@ void Connection::handleWriteDone(std::size_t bytes, int status) {
   if ((paused_ & kPausedForEcho) && queuedEchoBytes_ <= worker_.options().echoHighWaterBytes / 2) {
     resume(kPausedForEcho);
   }
+  if (ageDue_ && queuedEchoBytes_ == 0) closeIfAged();
 }
 
 // The peer shut down its sending side (EOF). Every complete frame is logged;

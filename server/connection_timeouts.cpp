@@ -3,7 +3,9 @@
 // Each connection has one node in its worker's TimingWheel, armed for its
 // earliest deadline: idle (silence), frame (a started frame unfinished),
 // write (echo bytes the peer does not take), park (a second of silence
-// mid-frame gives the chunk back). Activity moves no node: when the node
+// mid-frame gives the chunk back), proxy (the PROXY header must be complete
+// within --proxy-timeout), age (--max-connection-age: closed after its
+// current frame). Activity moves no node: when the node
 // fires, the connection recomputes its deadlines and re-arms, so the wheel's
 // cost follows the deadlines due, not the connections held.
 //
@@ -34,6 +36,9 @@ constexpr std::uint64_t kNever = std::numeric_limits<std::uint64_t>::max();
 // A second of silence mid-frame: the peer is slow, stuck or hostile; its
 // partial frame moves to a block of its own size.
 constexpr std::uint64_t kParkAfterMs = 1000;
+// --max-connection-age: how long past due a peer that keeps sending may
+// hold off its close by always having bytes in flight.
+constexpr std::uint64_t kAgeGraceMs = 5000;
 // With --frame-timeout 0, how long a peer may wait for memory mid-frame.
 constexpr std::uint64_t kMemoryWaitMs = 60'000;
 
@@ -44,9 +49,14 @@ std::uint64_t ms(double seconds) {
 }  // namespace
 
 std::uint64_t Connection::nextDeadlineMs() const {
-  if (isClosing() || !announced_) return kNever;
+  if (isClosing()) return kNever;
   const ServerOptions& o = worker_.options();
+  if (proxy_) return startMs_ + ms(o.proxyTimeoutSeconds);
+  if (!announced_) return kNever;
   std::uint64_t next = kNever;
+  if (o.maxConnectionAgeSeconds > 0 && !ageDue_) {
+    next = startMs_ + ms(o.maxConnectionAgeSeconds);
+  }
   if (queuedEchoBytes_ > 0 && o.writeTimeoutSeconds > 0) {
     next = std::min(next, lastWriteProgressMs_ + ms(o.writeTimeoutSeconds));
   }
@@ -74,7 +84,11 @@ void Connection::rearm() {
 
 void Connection::handleTimer(std::uint64_t nowMs) {
   if (isClosing()) return;
-  if (judgeWriteTimeout(nowMs) || judgeReadTimeouts(nowMs)) return;
+  if (proxy_) {
+    if (judgeProxyTimeout(nowMs)) return;
+  } else if (judgeMaxAge(nowMs) || judgeWriteTimeout(nowMs) || judgeReadTimeouts(nowMs)) {
+    return;
+  }
   // Park a stalled peer: its chunk goes back to the pool.
   if (frames_.hasPartial() && nowMs - lastActivityMs_ >= kParkAfterMs &&
       frames_.ring().shrinkToFit(worker_.pool().chunkBytes() / 4)) {
@@ -140,6 +154,35 @@ bool Connection::judgeReadTimeouts(std::uint64_t nowMs) {
   return true;
 }
 
+// The PROXY header is late. Bytes the kernel holds count as activity here
+// too: after a stall of the server's own they are read first.
+bool Connection::judgeProxyTimeout(std::uint64_t nowMs) {
+  const double limit = worker_.options().proxyTimeoutSeconds;
+  if (nowMs - startMs_ < ms(limit) || kernelBytesPending() > 0) return false;
+  refuseEarly(CloseReason::kProxyTimeout,
+              fmt::format("no complete PROXY header within {}s", limit));
+  return true;
+}
+
+bool Connection::judgeMaxAge(std::uint64_t nowMs) {
+  const double limit = worker_.options().maxConnectionAgeSeconds;
+  if (limit <= 0 || ageDue_ || nowMs - startMs_ < ms(limit)) return false;
+  ageDue_ = true;
+  return closeIfAged();
+}
+
+// Closed at a frame boundary with no echo owed. Bytes the kernel holds were
+// sent before the close and are read first, so a peer that pauses loses
+// nothing; one that never pauses is closed at a frame boundary kAgeGraceMs
+// after it was due (what it had in flight then was never read).
+bool Connection::closeIfAged() {
+  if (!ageDue_ || isClosing() || frames_.hasPartial() || queuedEchoBytes_ > 0) return false;
+  const std::uint64_t dueMs = startMs_ + ms(worker_.options().maxConnectionAgeSeconds);
+  if (uv_now(worker_.loop()) < dueMs + kAgeGraceMs && kernelBytesPending() > 0) return false;
+  close(CloseReason::kMaxAge);
+  return true;
+}
+
 std::uint64_t Connection::kernelBytesPending() {
   uv_os_fd_t fd;
   if (uv_fileno(handle(), &fd) != 0) return 0;
@@ -154,7 +197,10 @@ std::uint64_t Connection::kernelBytesPending() {
 }
 
 void Connection::noteBytesBeforeShutdown() {
-  shutdownPendingBytes_ = (isClosing() || !announced_ || halfClosed_) ? 0 : kernelBytesPending();
+  // A connection still reading its PROXY header drains too: its frames may
+  // follow the header in the same bytes.
+  shutdownPendingBytes_ =
+      (isClosing() || (!announced_ && !proxy_) || halfClosed_) ? 0 : kernelBytesPending();
 }
 
 std::uint64_t Connection::drainUntil(std::uint64_t deadlineMs) {

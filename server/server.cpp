@@ -13,6 +13,8 @@
 
 #include "block_sink.h"
 #include "cli_support.h"
+#include "http_request.h"
+#include "metrics_collector.h"
 #include "peer_address.h"
 #include "port_probe.h"
 
@@ -125,11 +127,16 @@ int Server::run() {
 #ifdef SIGHUP
   uv_signal_start(&sighup_, onSignal, SIGHUP);
 #endif
+  // Parsed once for all workers (parseServerOptions has checked the text).
+  shared_.trustedProxies = CidrList::parse(options_.trustedProxies, nullptr).value_or(CidrList{});
   if (!startListening()) return 1;
+  if (!startMetrics()) return 2;
   shared_.maxDescriptors = maxDescriptors_;
   shared_.descriptorConnectionLimit =
       connectionsDescriptorsAllow(maxDescriptors_, options_.workers);
   startMs_ = lastStatsMs_ = uv_now(loop_.get());
+  startUnixSeconds_ =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   if (options_.statsIntervalSeconds > 0) {
     auto ms = static_cast<std::uint64_t>(options_.statsIntervalSeconds * 1000);
     uv_timer_start(&statsTimer_, onStatsTimer, ms, ms);
@@ -252,11 +259,17 @@ bool Server::startListening() {
         options_.maxInputMemoryBytes, options_.maxFrameBytes, perWorker,
         perWorker * options_.workers);
   }
+  std::string proxy = "off";
+  if (options_.proxyProtocol != ProxyMode::kOff) {
+    proxy =
+        fmt::format("{} from {}", toString(options_.proxyProtocol), shared_.trustedProxies.text());
+  }
   log_->info(
       "[tcp server] listening on {} (workers={}, accept={}, byte-order={}, max-frame={}, "
-      "echo={}, payload-encoding={}, log-file={}, max-connections={}, max-fds={}, pid={})",
+      "echo={}, payload-encoding={}, proxy-protocol={}, log-file={}, max-connections={}, "
+      "max-fds={}, pid={})",
       where->hostPort(), options_.workers, acceptMode_, toString(options_.byteOrder),
-      options_.maxFrameBytes, options_.echo ? "on" : "off", options_.payloadEncoding,
+      options_.maxFrameBytes, options_.echo ? "on" : "off", options_.payloadEncoding, proxy,
       options_.logFile.empty() ? "-" : options_.logFile,
       options_.maxConnections == 0 ? std::string("unlimited")
                                    : std::to_string(options_.maxConnections),
@@ -268,6 +281,57 @@ bool Server::startListening() {
 #endif
   );
   return true;
+}
+
+// --metrics HOST:PORT: the HTTP responder on the control loop, after the
+// workers listen. Any failure is fatal (exit 2), like a bad argument.
+bool Server::startMetrics() {
+  if (options_.metricsAddress.empty()) return true;
+  auto fail = [this](const std::string& what) {
+    log_->error("[tcp server] {}", what);
+    std::fprintf(stderr, "uvframe-server: %s\n", what.c_str());
+    return false;
+  };
+  std::string host;
+  std::string error;
+  std::uint16_t port = 0;
+  if (!splitHostPort(options_.metricsAddress, host, port, error)) {
+    return fail("bad --metrics " + options_.metricsAddress + ": " + error);
+  }
+  auto where = resolveHost(loop_.get(), host, error);
+  if (!where) return fail("cannot resolve --metrics host " + host + ": " + error);
+  where->port = port;
+  sockaddr_storage addr{};
+  parseNumericAddress(where->ip, where->port, &addr, sizeof addr);
+  metrics_ = std::make_unique<HttpResponder>(
+      loop_.get(), [this](std::string_view path) { return answerHttp(path); });
+  try {
+    metrics_->listen(reinterpret_cast<sockaddr*>(&addr));
+  } catch (const std::exception& e) {
+    return fail("cannot listen for --metrics on " + where->hostPort() + ": " + e.what());
+  }
+  where->port = metrics_->boundPort();
+  log_->info("[tcp server] metrics on http://{}/metrics", where->hostPort());
+  return true;
+}
+
+// GET /metrics: the counters summed now; /healthz: 503 once draining.
+HttpResponse Server::answerHttp(std::string_view path) {
+  if (path == "/metrics") {
+    MetricsSnapshot s;
+    for (const auto& w : workers_)
+      addWorkerCounters(s, w->counters());
+    s.connections = shared_.openConnections.load(std::memory_order_relaxed);
+    s.logLines = writer_->linesHandedOver();
+    s.logLostBytes = writer_->counters().bytesLost;
+    s.startTimeSeconds = startUnixSeconds_;
+    return {200, kMetricsContentType, renderMetrics(s)};
+  }
+  if (path == "/healthz") {
+    return stopping_ ? HttpResponse{503, "text/plain; charset=utf-8", "draining\n"}
+                     : HttpResponse{200, "text/plain; charset=utf-8", "ok\n"};
+  }
+  return {404, "text/plain; charset=utf-8", "not found; try /metrics or /healthz\n"};
 }
 
 void Server::onSignal(uv_signal_t* handle, int signum) noexcept {
@@ -347,6 +411,9 @@ void Server::handleWorkerDone() {
   uv_unref(reinterpret_cast<uv_handle_t*>(&sighup_));
   uv_unref(reinterpret_cast<uv_handle_t*>(&reopenDone_));
   uv_unref(reinterpret_cast<uv_handle_t*>(&workerDone_));
+  // The responder answered (503 to /healthz) through the drain; it must not
+  // keep the loop, nor the process, alive now.
+  if (metrics_) metrics_->close();
 }
 
 void Server::onStatsTimer(uv_timer_t* timer) noexcept {

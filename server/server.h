@@ -1,6 +1,9 @@
 // Server: the whole uvframe-server process — the log writer, the workers
 // (one loop thread each), and the control loop on the main thread that
-// handles signals and prints the stats lines.
+// handles signals, prints the stats lines and, with --metrics, answers
+// GET /metrics and /healthz (metrics_http.h: on this loop because it never
+// waits for the log, so scrapes work while the log blocks; the counters are
+// summed per scrape, metrics_collector.h).
 #pragma once
 
 #include <spdlog/logger.h>
@@ -14,6 +17,7 @@
 #include <vector>
 
 #include "log_writer.h"
+#include "metrics_http.h"
 #include "server_counters.h"
 #include "server_options.h"
 #include "shutdown_watchdog.h"
@@ -46,6 +50,8 @@ class Server {
 
   bool openLog();
   bool startListening();
+  bool startMetrics();
+  HttpResponse answerHttp(std::string_view path);
   void handleSignal(int signum);
   void beginShutdown(int signum);
   void handleReopenDone();
@@ -77,7 +83,11 @@ class Server {
   std::uint64_t startMs_ = 0;
   std::uint64_t lastStatsMs_ = 0;
   Totals lastTotals_;
+  double startUnixSeconds_ = 0;
   UvLoop loop_;
+  // After loop_, so destroyed before it: its handles' close callbacks (which
+  // only free them) then run in the loop's destructor.
+  std::unique_ptr<HttpResponder> metrics_;
 };
 
 }  // namespace uvframe

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "cidr.h"
 #include "close_reason.h"
 
 namespace uvframe {
@@ -59,6 +60,7 @@ struct SharedServerState {
   // Set by the control thread before the workers start; read-only after.
   std::uint64_t descriptorConnectionLimit = 0;  ///< connections the fd limit allows (0: unknown)
   std::uint64_t maxDescriptors = 0;             ///< RLIMIT_NOFILE in force
+  CidrList trustedProxies;                      ///< --trusted-proxies, parsed
 };
 
 }  // namespace uvframe

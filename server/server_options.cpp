@@ -9,6 +9,7 @@
 #include <map>
 #include <stdexcept>
 
+#include "cidr.h"
 #include "cli_support.h"
 
 namespace uvframe {
@@ -22,6 +23,20 @@ const std::map<std::string, spdlog::level::level_enum> kLevels = {
 };
 
 }  // namespace
+
+std::string_view toString(ProxyMode mode) {
+  switch (mode) {
+    case ProxyMode::kOff:
+      return "off";
+    case ProxyMode::kV1:
+      return "v1";
+    case ProxyMode::kV2:
+      return "v2";
+    case ProxyMode::kAny:
+      return "any";
+  }
+  return "off";
+}
 
 std::size_t growthReserveBytes(const ServerOptions& o) {
   std::size_t chunk = o.readBufferBytes;
@@ -117,8 +132,10 @@ int parseServerOptions(int argc, char** argv, ServerOptions& o) {
                  "with --echo, stop reading a peer whose unsent echo bytes pass this")
       ->capture_default_str()
       ->transform(CLI::AsSizeValue(false));
-  const std::map<std::string, ProxyMode> proxyModes = {
-      {"off", ProxyMode::kOff}, {"v1", ProxyMode::kV1}, {"v2", ProxyMode::kV2}, {"any", ProxyMode::kAny}};
+  const std::map<std::string, ProxyMode> proxyModes = {{"off", ProxyMode::kOff},
+                                                       {"v1", ProxyMode::kV1},
+                                                       {"v2", ProxyMode::kV2},
+                                                       {"any", ProxyMode::kAny}};
   app.add_option("--proxy-protocol", o.proxyProtocol,
                  "off, or every connection must begin with a PROXY protocol header (v1, v2 or "
                  "any) and is logged as the client address the header carries")
@@ -154,6 +171,12 @@ int parseServerOptions(int argc, char** argv, ServerOptions& o) {
     PayloadRenderer probe(o.payloadEncoding);
   } catch (const std::invalid_argument& e) {
     std::fprintf(stderr, "uvframe-server: error: --payload-encoding: %s (see --help)\n", e.what());
+    return 2;
+  }
+  std::string cidrError;
+  if (!CidrList::parse(o.trustedProxies, &cidrError)) {
+    std::fprintf(stderr, "uvframe-server: error: --trusted-proxies: %s (see --help)\n",
+                 cidrError.c_str());
     return 2;
   }
   if (o.workers == 0) o.workers = uv_available_parallelism();

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "frame_codec.h"
 #include "payload_renderer.h"
@@ -15,6 +16,8 @@ namespace uvframe {
 
 /// Whether connections must begin with a PROXY protocol header, and which.
 enum class ProxyMode : std::uint8_t { kOff, kV1, kV2, kAny };
+
+std::string_view toString(ProxyMode mode);
 
 /// Plain settings; read-only once the server starts (shared by all threads).
 struct ServerOptions {
@@ -42,9 +45,9 @@ struct ServerOptions {
   int listenBacklog = 4096;  ///< the kernel caps it at net.core.somaxconn
   ProxyMode proxyProtocol = ProxyMode::kOff;
   std::string trustedProxies = "127.0.0.0/8,::1/128";  ///< CIDR list (--trusted-proxies)
-  double proxyTimeoutSeconds = 3;        ///< the PROXY header must be complete within it
-  double maxConnectionAgeSeconds = 0;    ///< 0: never; else closed after the current frame
-  std::string metricsAddress;            ///< "HOST:PORT" of /metrics and /healthz; "": off
+  double proxyTimeoutSeconds = 3;      ///< the PROXY header must be complete within it
+  double maxConnectionAgeSeconds = 0;  ///< 0: never; else closed after the current frame
+  std::string metricsAddress;          ///< "HOST:PORT" of /metrics and /healthz; "": off
 };
 
 /// The part of each worker's budget kept for growing to one whole frame

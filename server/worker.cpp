@@ -150,21 +150,17 @@ void Worker::handleConnection(int status) {
   if (rc != 0) {
     bump(counters_.ioErrors);
     logger_->debug("[tcp server] uv_accept failed: {}", uvErrorText(rc));
+    bump(counters_.refused);
     conn->refuse();
     return;
   }
   if (std::string limit = connectionLimitReached(); !limit.empty()) {
-    if (refusedLog_.allow(now)) {
-      sockaddr_storage addr{};
-      int len = sizeof addr;
-      uv_tcp_getpeername(reinterpret_cast<uv_tcp_t*>(conn->stream()),
-                         reinterpret_cast<sockaddr*>(&addr), &len);
-      auto peer = peerFromSockaddr(reinterpret_cast<sockaddr*>(&addr));
-      logger_->warn(
-          "[tcp server] connection refused: ip={}, port={} ({}; +{} more refused since the last "
-          "report)",
-          peer ? peer->ip : "?", peer ? peer->port : 0, limit, refusedLog_.takeSuppressed());
-    }
+    sockaddr_storage addr{};
+    int len = sizeof addr;
+    uv_tcp_getpeername(conn->tcp(), reinterpret_cast<sockaddr*>(&addr), &len);
+    auto peer = peerFromSockaddr(reinterpret_cast<sockaddr*>(&addr));
+    reportRefused(CloseReason::kRefused, peer ? std::string_view(peer->ip) : "?",
+                  peer ? peer->port : 0, limit);
     conn->refuse();
     return;
   }
@@ -187,6 +183,12 @@ std::string Worker::connectionLimitReached() const {
                        shared_.maxDescriptors, shared_.descriptorConnectionLimit);
   }
   return {};
+}
+
+void Worker::reportRefused(CloseReason reason, std::string_view ip, std::uint16_t port,
+                           std::string_view detail) {
+  bump(counters_.refused);
+  refusals_.report(*logger_, uv_now(loop_.get()), reason, ip, port, detail);
 }
 
 Connection* Worker::addConnection() {
@@ -247,6 +249,7 @@ void Worker::acceptBacklog() {
     int rc = uv_tcp_open(conn->tcp(), fd);
     if (rc != 0) {
       ::close(fd);
+      bump(counters_.refused);
       conn->refuse();
       continue;
     }

@@ -28,6 +28,7 @@
 #include "log_rate_limiter.h"
 #include "log_writer.h"
 #include "payload_renderer.h"
+#include "refusal_log.h"
 #include "server_counters.h"
 #include "server_options.h"
 #include "timing_wheel.h"
@@ -73,6 +74,10 @@ class Worker {
   WorkerCounters& counters() { return counters_; }
   SharedServerState& shared() { return shared_; }
   TimingWheel& wheel() { return wheel_; }
+  /// Counts a connection closed before it was a client and logs it
+  /// (rate-limited per reason).
+  void reportRefused(CloseReason reason, std::string_view ip, std::uint16_t port,
+                     std::string_view detail);
   /// Counts the loop's turns (for each connection's fair share per turn).
   std::uint64_t turn() const { return turn_; }
   bool stopping() const { return stopping_; }
@@ -121,7 +126,7 @@ class Worker {
 
   std::unordered_map<ConnId, std::unique_ptr<Connection>> connections_;
   ConnId nextId_;
-  LogRateLimiter refusedLog_;
+  RefusalLog refusals_;
   LogRateLimiter acceptErrorLog_;
   UvLoop loop_;
   std::thread thread_;

@@ -70,7 +70,7 @@ TEST(AbuseDescriptorFlood, ServerOutOfDescriptorsRefusesWithRateLimitedLinesAndR
   std::size_t lines = refusalLines(out.lines());
   EXPECT_LE(lines, static_cast<std::size_t>(2 * (floodS + 2))) << out.output();
   EXPECT_LT(lines, static_cast<std::size_t>(refusedByServer + knocks) / 20) << out.output();
-  std::regex heldBack(R"(\+([1-9]\d*) more refused since the last report)");
+  std::regex heldBack(R"(\+([1-9]\d*) more refused for this reason since the last report)");
   auto logged = out.lines();
   EXPECT_TRUE(std::any_of(logged.begin(), logged.end(), [&](const std::string& l) {
     return std::regex_search(l, heldBack);

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -82,6 +83,61 @@ std::optional<std::string> RawListener::acceptAndReadAll(std::chrono::millisecon
     bytes.append(buf, static_cast<std::size_t>(n));
   }
   ::close(conn);
+  return bytes;
+}
+
+std::optional<std::vector<std::string>> RawListener::acceptManyAndReadAll(
+    std::size_t connections, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::vector<std::string> bytes;
+  std::vector<int> fds;  // -1 once the peer has half-closed
+  std::size_t finished = 0;
+  auto closeAll = [&fds] {
+    for (int fd : fds) {
+      if (fd >= 0) ::close(fd);
+    }
+  };
+  while (finished < connections) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      closeAll();
+      return std::nullopt;
+    }
+    std::vector<pollfd> polled;
+    if (fds.size() < connections) polled.push_back({fd_, POLLIN, 0});
+    for (int fd : fds) {
+      if (fd >= 0) polled.push_back({fd, POLLIN, 0});
+    }
+    int rc = ::poll(polled.data(), polled.size(), static_cast<int>(left.count()));
+    if (rc < 0 && errno != EINTR) {
+      closeAll();
+      return std::nullopt;
+    }
+    for (const pollfd& p : polled) {
+      if (p.revents == 0) continue;
+      if (p.fd == fd_) {
+        int conn = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (conn >= 0) {
+          fds.push_back(conn);
+          bytes.emplace_back();
+        }
+        continue;
+      }
+      std::size_t i = 0;
+      while (fds[i] != p.fd)
+        ++i;
+      char buf[4096];
+      ssize_t n = ::recv(p.fd, buf, sizeof buf, 0);
+      if (n > 0) {
+        bytes[i].append(buf, static_cast<std::size_t>(n));
+      } else if (n == 0 || errno != EINTR) {
+        ::close(p.fd);
+        fds[i] = -1;
+        ++finished;
+      }
+    }
+  }
   return bytes;
 }
 

@@ -41,6 +41,11 @@ class RawListener {
   /// Accepts one connection, reads until the peer half-closes, then closes
   /// it. nullopt at the deadline.
   std::optional<std::string> acceptAndReadAll(std::chrono::milliseconds timeout = 10s);
+  /// Accepts connections of them at once and records each one's bytes until
+  /// it half-closes (then closes it), in the order they were accepted.
+  /// nullopt at the deadline.
+  std::optional<std::vector<std::string>> acceptManyAndReadAll(
+      std::size_t connections, std::chrono::milliseconds timeout = 10s);
 
  private:
   int fd_ = -1;

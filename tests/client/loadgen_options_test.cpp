@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace uvframe {
@@ -88,6 +89,25 @@ TEST(LoadgenOptions, RateSelectsOpenLoop) {
   EXPECT_TRUE(o.openLoop());
   LoadgenOptions negative;
   EXPECT_NE(parse({"--connections", "2", "--rate", "-1"}, negative), "");
+}
+
+TEST(LoadgenOptions, ProxyProtocolIsOffUnlessAsked) {
+  LoadgenOptions none;
+  ASSERT_EQ(parse({"--connections", "2"}, none), "");
+  EXPECT_EQ(none.proxyProtocol, ProxyProtocolVersion::kOff);
+  for (auto [text, version] :
+       {std::pair{"v1", ProxyProtocolVersion::kV1}, std::pair{"v2", ProxyProtocolVersion::kV2},
+        std::pair{"off", ProxyProtocolVersion::kOff}}) {
+    LoadgenOptions o;
+    ASSERT_EQ(parse({"--connections", "2", "--proxy-protocol", text}, o), "") << text;
+    EXPECT_EQ(o.proxyProtocol, version) << text;
+    EXPECT_EQ(toString(o.proxyProtocol), text);
+  }
+  for (const char* bad : {"v3", "V1", "", "any"}) {
+    LoadgenOptions o;
+    std::string error = parse({"--connections", "2", "--proxy-protocol", bad}, o);
+    EXPECT_NE(error.find("--proxy-protocol"), std::string::npos) << bad << ": " << error;
+  }
 }
 
 }  // namespace
