@@ -1,6 +1,6 @@
 # Finds the third-party libraries and exposes each as one imported target:
 #   uvframe::uv, fmt::fmt, spdlog::spdlog, CLI11::CLI11, Iconv::Iconv,
-#   GTest::gtest_main, benchmark::benchmark, prometheus-cpp::core (the metrics'
+#   GTest::gtest_main, benchmark::benchmark, OpenSSL::SSL, prometheus-cpp::core (the metrics'
 #   data model and text serializer only; its civetweb Exposer is not used).
 # libuv ships a CMake config with vcpkg; Debian's libuv1-dev only has pkg-config.
 
@@ -22,6 +22,7 @@ find_package(spdlog REQUIRED)
 find_package(CLI11 CONFIG REQUIRED)
 find_package(Iconv REQUIRED)
 find_package(Threads REQUIRED)
+find_package(OpenSSL 3 REQUIRED)
 find_package(prometheus-cpp CONFIG REQUIRED)
 
 if(UVFRAME_BUILD_TESTS)

@@ -37,9 +37,10 @@
 #   --timeout S      give up (and clean up) after S seconds (default 180)
 #
 # Needs root (for namespaces), haproxy, prometheus, curl; Python 3 (standard
-# library only; Debian's /usr/bin/python3 is preferred). Takes about half a
-# minute with the defaults. Everything it makes is named uvfc-<pid>-… (the
-# namespaces) or lives in one mktemp directory, and is removed on any exit.
+# library only; Debian's /usr/bin/python3 is preferred). Takes about ten
+# seconds with the defaults, most of it waiting for Prometheus's first
+# scrapes. Everything it makes is named uvfc-<pid>-… (the namespaces) or
+# lives in one mktemp directory, and is removed on any exit.
 # Exit status: 0 when every frame sent was logged exactly once and in order,
 # 1 otherwise (or when something could not start), 2 on bad arguments.
 set -euo pipefail
@@ -125,8 +126,15 @@ have_merge=0
 want_fds=$((4 * connections + 1024))
 ((want_fds < 65536)) && want_fds=65536
 ulimit -n "$want_fds" 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+# HAProxy needs two descriptors per connection (client and server side).
+hap_maxconn=$((4 * connections + 1000))
+fds="$(ulimit -n)"
+[[ "$fds" =~ ^[0-9]+$ ]] && ((hap_maxconn > (fds - 200) / 2)) && hap_maxconn=$(((fds - 200) / 2))
 
 prefix="uvfc-$$"
+# The script's own stdout and stderr, also for messages written from where
+# a command's output is redirected (a failing readiness check, the cleanup).
+exec 3>&1 4>&2
 work="$(mktemp -d /tmp/uvfc-XXXXXX)"
 pids=()       # every long-running process started, by id
 namespaces=() # every namespace created
@@ -134,8 +142,10 @@ watchdog=""
 
 cleanup() {
   local rc=$? p ns i
-  trap - EXIT INT TERM HUP
-  trap '' PIPE # a reader that went away must not cut the cleanup short
+  trap - EXIT
+  # Neither a second signal, the watchdog, nor a reader that went away may cut
+  # the cleanup short (it takes a few seconds at most).
+  trap '' INT TERM HUP USR1 PIPE
   set +e
   [[ -n "$watchdog" ]] && kill -TERM "$watchdog" 2>/dev/null
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
@@ -151,10 +161,10 @@ cleanup() {
     ns="${namespaces[i]}"
     # Nothing should run in there any more; if something does, it is ours.
     for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
-    ip netns del "$ns" 2>/dev/null || echo "$me: could not delete namespace $ns" >&2
+    ip netns del "$ns" 2>/dev/null || echo "$me: could not delete namespace $ns" >&4
   done
   if ((keep)); then
-    echo "$me: kept $work"
+    echo "$me: kept $work" >&3
   else
     rm -rf "$work"
   fi
@@ -165,6 +175,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
 trap 'exit 141' PIPE
+trap 'echo "$me: still running after ${timeout_s}s (--timeout), giving up" >&2; exit 1' USR1
 
 # The whole run is bounded: past --timeout the watchdog stops the script,
 # whose trap then removes everything.
@@ -173,13 +184,16 @@ trap 'exit 141' PIPE
   sleep "$timeout_s" &
   sleeper=$!
   wait "$sleeper"
-  echo "$me: still running after ${timeout_s}s, giving up" >&2
-  kill -TERM $$
+  kill -USR1 $$
 ) &
 watchdog=$!
 
-log() { printf '%s %s\n' "[$me]" "$*"; }
-fail() { echo "$me: $*" >&2; exit 1; }
+log() { printf '%s %s\n' "[$me]" "$*" >&3; }
+fail() {
+  echo "$me: $*" >&4
+  ((keep)) || echo "$me: (--keep keeps the logs and configs for a look)" >&4
+  exit 1
+}
 
 # ---------------------------------------------------------------- network --
 hosts=(hap s1 s2 s3 lg1 lg2 prom)
@@ -223,13 +237,36 @@ if ((use_netns)); then
 else
   addr=([hap]=127.0.0.1 [s1]=127.0.0.11 [s2]=127.0.0.12 [s3]=127.0.0.13
     [lg1]=127.0.0.21 [lg2]=127.0.0.22 [prom]=127.0.0.31)
-  # Other programs may listen here: take ports that are free on every address.
-  read -r front_port srv_port met_port prom_port stats_port < <("$py" -c '
-import socket
-socks = [socket.socket() for _ in range(5)]
-for s in socks:
-    s.bind(("0.0.0.0", 0))
-print(*(s.getsockname()[1] for s in socks))')
+  # Other programs use this namespace too: take five consecutive ports below
+  # the ephemeral range (so no outgoing connection grabs one meanwhile) that
+  # are free on every address that needs them.
+  read -r front_port srv_port met_port prom_port stats_port < <("$py" - "${addr[@]}" <<'PY'
+import random, socket, sys
+addrs = sys.argv[1:]
+low = 20000
+try:
+    low = min(low, int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0]))
+except (OSError, ValueError):
+    pass
+for _ in range(200):
+    base = random.randrange(10000, low - 5)
+    socks = []
+    try:
+        for port in range(base, base + 5):
+            for a in addrs:
+                s = socket.socket()
+                socks.append(s)
+                s.bind((a, port))
+    except OSError:
+        continue
+    finally:
+        for s in socks:
+            s.close()
+    print(*range(base, base + 5))
+    break
+PY
+)
+  [[ -n "$front_port" ]] || fail "found no five free ports on 127.0.0.x"
   log "network: root namespace, loopback 127.0.0.x, ports $front_port (haproxy), $srv_port (servers)," \
     "$met_port (metrics), $prom_port (prometheus)"
 fi
@@ -246,6 +283,7 @@ on() {
 spawn() {
   local h="$1"
   shift
+  exec 3>&- 4>&-
   if ((use_netns)); then exec ip netns exec "$prefix-$h" "$@"; else exec "$@"; fi
 }
 # http HOST URL: a GET from HOST's namespace, body on stdout.
@@ -275,8 +313,13 @@ for i in 1 2 3; do
   pids+=($!)
   server_pid[$h]=$!
 done
+server_listening() { # $1: 1..3; fails the script at once if that server exited
+  kill -0 "${server_pid[s$1]}" 2>/dev/null ||
+    fail "uvframe-server $1 exited: $(tail -n 3 "$work/server-$1.out" "$work/server-$1.log" 2>/dev/null)"
+  grep -q "listening on" "$work/server-$1.log" 2>/dev/null
+}
 for i in 1 2 3; do
-  wait_for 10 "uvframe-server $i (see $work/server-$i.out)" grep -q "listening on" "$work/server-$i.log"
+  wait_for 10 "uvframe-server $i (see $work/server-$i.out)" server_listening "$i"
   if ((have_metrics)); then
     wait_for 10 "server $i's /healthz" http hap "http://${addr[s$i]}:$met_port/healthz"
   fi
@@ -288,7 +331,7 @@ log "servers: ${addr[s1]}, ${addr[s2]}, ${addr[s3]} port $srv_port (--proxy-prot
 # ---------------------------------------------------------------- haproxy --
 cat >"$work/haproxy.cfg" <<EOF
 global
-    maxconn $((4 * connections + 1000))
+    maxconn $hap_maxconn
 
 defaults
     mode tcp
@@ -365,7 +408,7 @@ for i in 1 2; do
     --json "$work/lg-$i.json")
   ((use_netns)) || args+=(--source-address "${addr[$h]}")
   # Bounded in count (frames) and in time (timeout).
-  spawn "$h" timeout -k 5 60 "$loadgen" "${args[@]}" >"$work/lg-$i.out" 2>&1 &
+  spawn "$h" timeout -k 5 "$timeout_s" "$loadgen" "${args[@]}" >"$work/lg-$i.out" 2>&1 &
   pids+=($!)
   lg_pid[$h]=$!
 done
@@ -442,6 +485,29 @@ if len(sys.argv) > 3:
     m = json.load(open(sys.argv[3]))
     print(f"  merged: {m['frames']['sent']} frames, {m['frames_per_s']:,.0f} frames/s, "
           f"{m.get('mb_per_s', 0):.1f} MB/s")
+PY
+
+# What the load generators measure is how fast HAProxy took their frames;
+# the servers' side is the time from the first to the last logged message.
+"$py" - "$work"/server-{1,2,3}.log <<'PY'
+import datetime, re, sys
+stamp = re.compile(rb"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)\] \[[a-z]+\] \[tcp/")
+first = last = None
+count = 0
+for path in sys.argv[1:]:
+    with open(path, "rb") as f:
+        for line in f:
+            m = stamp.match(line)
+            if m:
+                count += 1
+                t = m.group(1)
+                first = t if first is None or t < first else first
+                last = t if last is None or t > last else last
+if count:
+    parse = lambda t: datetime.datetime.strptime(t.decode(), "%Y-%m-%d %H:%M:%S.%f")
+    span = (parse(last) - parse(first)).total_seconds()
+    rate = f" = {count / span:,.0f} frames/s" if span > 0 else ""
+    print(f"  servers: {count} messages logged in {span:.3f} s (first to last, 3 logs){rate}")
 PY
 
 if ((have_metrics)); then

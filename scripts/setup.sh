@@ -8,6 +8,7 @@ set -euo pipefail
 packages=(
   cmake ninja-build g++ pkg-config git
   libuv1-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
+  libssl-dev openssl   # TLS (OpenSSL 3)
   googletest libgtest-dev libbenchmark-dev
   prometheus-cpp-dev prometheus   # metrics model + serializer; promtool and Prometheus for the tests
   clang libclang-rt-dev clang-format   # libFuzzer targets and formatting

@@ -28,7 +28,7 @@ echo "== libFuzzer targets (clang, ASan + UBSan), about 20 s each"
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DUVFRAME_BUILD_FUZZ=ON -DUVFRAME_BUILD_BENCH=OFF
 cmake --build build-fuzz -j "$jobs" --target fuzz_frame_decoder fuzz_frame_reassembler \
-  fuzz_payload_renderer fuzz_http_request fuzz_proxy_header
+  fuzz_payload_renderer fuzz_http_request fuzz_proxy_header fuzz_tls_session
 ctest --test-dir build-fuzz --output-on-failure -L fuzz
 
 echo "== ThreadSanitizer build; integration and abuse tests against 2-worker servers"

@@ -33,6 +33,10 @@ std::string_view toString(CloseReason reason) {
       return "proxy timeout";
     case CloseReason::kBadProxyHeader:
       return "bad proxy header";
+    case CloseReason::kNotAllowed:
+      return "not allowed";
+    case CloseReason::kTooManyFromIp:
+      return "too many from ip";
     case CloseReason::kCount:
       break;
   }

@@ -25,6 +25,8 @@ enum class CloseReason : std::uint8_t {
   kUntrustedProxy,
   kProxyTimeout,
   kBadProxyHeader,
+  kNotAllowed,
+  kTooManyFromIp,
   kCount,  ///< number of reasons (not a reason)
 };
 std::string_view toString(CloseReason reason);

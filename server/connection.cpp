@@ -44,6 +44,7 @@ void Connection::start() {
   worker_.shared().openConnections.fetch_add(1, std::memory_order_relaxed);
   const ServerOptions& o = worker_.options();
   if (o.proxyProtocol == ProxyMode::kOff) {
+    if (!admit()) return;
     announce(nullptr);
   } else if (!worker_.shared().trustedProxies.contains(reinterpret_cast<sockaddr*>(&addr))) {
     refuseEarly(CloseReason::kUntrustedProxy, "not in --trusted-proxies");
@@ -93,15 +94,63 @@ bool Connection::takeProxyHeader() {
       break;
   }
   const ProxyHeader& header = proxy_->result();
+  std::optional<PeerAddress> via;
   if (!header.local && header.source) {
-    PeerAddress via = std::move(peer_);
+    via = std::move(peer_);
     peer_ = *header.source;
-    announce(&via);
-  } else {
-    announce(nullptr);  // a health check, or UNKNOWN: the proxy itself
-  }
+  }  // else a health check, or UNKNOWN: the proxy itself
   proxy_.reset();
+  if (!admit()) return false;
+  announce(via ? &*via : nullptr);
   return true;
+}
+
+bool Connection::admit() {
+  SharedServerState& shared = worker_.shared();
+  const ServerOptions& o = worker_.options();
+  if (!shared.deny.empty() && shared.deny.contains(peer_)) {
+    refuseEarly(CloseReason::kNotAllowed, "in --deny");
+    return false;
+  }
+  if (!shared.allow.empty() && !shared.allow.contains(peer_)) {
+    refuseEarly(CloseReason::kNotAllowed, "not in --allow");
+    return false;
+  }
+  if (o.maxConnectionsPerIp == 0 && o.maxFrameRate <= 0 && o.maxByteRate == 0) return true;
+  limits_ = std::make_unique<Limits>();
+  if (o.maxConnectionsPerIp > 0) {
+    auto key = IpConnectionCounter::keyOf(peer_.ip);
+    if (key && !shared.connectionsPerIp.tryAdd(*key, o.maxConnectionsPerIp)) {
+      refuseEarly(CloseReason::kTooManyFromIp,
+                  fmt::format("max-connections-per-ip={}", o.maxConnectionsPerIp));
+      return false;
+    }
+    limits_->countedIp = key;
+  }
+  const std::uint64_t now = uv_now(worker_.loop());
+  if (o.maxFrameRate > 0) limits_->frames.emplace(o.maxFrameRate, now);
+  if (o.maxByteRate > 0) limits_->bytes.emplace(static_cast<double>(o.maxByteRate), now);
+  return true;
+}
+
+void Connection::chargeRate(std::size_t bytes, std::uint64_t frames) {
+  if (isClosing() || (!limits_->frames && !limits_->bytes)) return;
+  const std::uint64_t now = uv_now(worker_.loop());
+  std::uint64_t waitMs = 0;
+  if (limits_->frames) {
+    limits_->frames->take(static_cast<double>(frames), now);
+    waitMs = std::max(waitMs, limits_->frames->msUntilPositive(now));
+  }
+  if (limits_->bytes) {
+    limits_->bytes->take(static_cast<double>(bytes), now);
+    waitMs = std::max(waitMs, limits_->bytes->msUntilPositive(now));
+  }
+  if (waitMs == 0) return;
+  limits_->resumeAtMs = now + waitMs;
+  if (!(paused_ & kPausedForRate)) {
+    pause(kPausedForRate);
+    bump(worker_.counters().ratePauses);
+  }
 }
 
 void Connection::refuseEarly(CloseReason reason, std::string_view detail) {
@@ -118,6 +167,10 @@ void Connection::close(CloseReason reason) {
   if (announced_) logDisconnected(reason);
   countClose(reason);
   worker_.wheel().cancel(timer_);
+  if (limits_ && limits_->countedIp) {
+    worker_.shared().connectionsPerIp.remove(*limits_->countedIp);
+    limits_->countedIp.reset();
+  }
   uv_close(handle(), onClose);
   // The frames are logged and nothing more will be read: the storage goes
   // back now, not a loop turn later, so waiting peers (or the rest of a
@@ -204,7 +257,15 @@ std::span<std::byte> Connection::roomForRead() {
     yielded_ = true;
     return {};
   }
-  return frames_.prepareRead();
+  std::span<std::byte> room = frames_.prepareRead();
+  if (limits_ && limits_->bytes && !room.empty()) {
+    // --max-byte-rate: read no more than the budget holds (at least a byte),
+    // so the peer is slowed smoothly instead of in bursts of a chunk.
+    double budget = limits_->bytes->available(uv_now(worker_.loop()));
+    std::size_t cap = budget >= 1 ? static_cast<std::size_t>(budget) : 1;
+    if (cap < room.size()) room = room.first(cap);
+  }
+  return room;
 }
 
 void Connection::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept {
@@ -241,8 +302,15 @@ void Connection::handleBytes(std::size_t n, std::size_t offeredBytes) {
   std::uint64_t count = 0;
   std::uint64_t payloadBytes = 0;
   WorkerCounters& counters = worker_.counters();
+  // --max-frame-rate: log no more frames than the budget holds; the rest
+  // stay in the ring, and reading stops until the budget refills.
+  std::uint64_t frameBudget = UINT64_MAX;
+  if (limits_ && limits_->frames) {
+    double tokens = limits_->frames->available(lastActivityMs_);
+    frameBudget = tokens >= 1 ? static_cast<std::uint64_t>(tokens) : 0;
+  }
   FrameReassembler::Frame f;
-  while (frames_.next(f)) {
+  while (count < frameBudget && frames_.next(f)) {
     if (logMessages) logFrame(f.payload, f.payloadBytes, now);
     bump(counters.frameSizes[frameSizeBucket(f.payloadBytes)]);
     payloadBytes += f.payloadBytes;
@@ -277,6 +345,7 @@ void Connection::handleBytes(std::size_t n, std::size_t offeredBytes) {
     released = true;
   }
   if (released) worker_.onMemoryReleased();
+  if (limits_) chargeRate(n, count);
   if (ageDue_ && closeIfAged()) return;
   rearm();
 }
@@ -355,11 +424,11 @@ void Connection::resume(std::uint8_t bit) {
   paused_ &= static_cast<std::uint8_t>(~bit);
   if (paused_ != 0 || halfClosed_) return;
   // The server chose not to read: the peer's idle clock starts again now.
-  // Its frame clock starts again after an echo pause, but ran on while it
-  // waited for memory (rule 6 in buffer_pool.h).
+  // Its frame clock starts again after an echo or rate pause, but ran on
+  // while it waited for memory (rule 6 in buffer_pool.h).
   std::uint64_t now = uv_now(worker_.loop());
   lastActivityMs_ = now;
-  if (bit == kPausedForEcho && frames_.hasPartial()) partialSinceMs_ = now;
+  if (bit != kPausedForMemory && frames_.hasPartial()) partialSinceMs_ = now;
   int rc = uv_read_start(stream(), onAlloc, onRead);
   if (rc != 0) closeWithError(CloseReason::kReadError, rc);
 }

@@ -30,15 +30,18 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 
 #include "close_reason.h"
 #include "frame_reassembler.h"
+#include "ip_connection_counter.h"
 #include "peer_address.h"
 #include "proxy_header.h"
 #include "timing_wheel.h"
+#include "token_bucket.h"
 
 namespace uvframe {
 
@@ -94,8 +97,16 @@ class Connection {
   const PeerAddress& peer() const { return peer_; }
 
  private:
-  enum PauseBits : std::uint8_t { kPausedForEcho = 1, kPausedForMemory = 2 };
+  enum PauseBits : std::uint8_t { kPausedForEcho = 1, kPausedForMemory = 2, kPausedForRate = 4 };
   struct EchoWrite;
+  /// What --max-connections-per-ip and the rate limits keep per connection;
+  /// allocated only when one of them is on (an idle connection stays small).
+  struct Limits {
+    std::optional<IpConnectionCounter::Key> countedIp;  ///< counted per address
+    std::optional<TokenBucket> frames;                  ///< --max-frame-rate
+    std::optional<TokenBucket> bytes;                   ///< --max-byte-rate
+    std::uint64_t resumeAtMs = 0;                       ///< paused for rate until then
+  };
 
   static void onAlloc(uv_handle_t* handle, std::size_t suggested, uv_buf_t* buf) noexcept;
   static void onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept;
@@ -107,8 +118,14 @@ class Connection {
   void handleRead(ssize_t nread, std::size_t offeredBytes);
   void handleBytes(std::size_t n, std::size_t offeredBytes);
   void handleReadEnd(ssize_t status);
+  /// --allow, --deny and --max-connections-per-ip for the client's address;
+  /// refuses the connection and returns false if one says no.
+  bool admit();
   /// The connected line: the peer is a client from now on.
   void announce(const PeerAddress* via);
+  /// Charges a read to the rate limits; past them, stops reading until the
+  /// budget refills (the wheel resumes it).
+  void chargeRate(std::size_t bytes, std::uint64_t frames);
   /// Feeds this read's first bytes to the PROXY header parser; true once the
   /// header is complete and the rest of the read holds frames.
   bool takeProxyHeader();
@@ -155,6 +172,7 @@ class Connection {
   TimingWheel::Node timer_{this};  ///< in the worker's wheel (connection_timeouts.cpp)
   /// The PROXY header being read (--proxy-protocol), until it is complete.
   std::unique_ptr<ProxyHeaderParser> proxy_;
+  std::unique_ptr<Limits> limits_;
 
   std::uint64_t frameCount_ = 0;
   std::uint64_t bytes_ = 0;

@@ -61,7 +61,8 @@ std::uint64_t Connection::nextDeadlineMs() const {
     next = std::min(next, lastWriteProgressMs_ + ms(o.writeTimeoutSeconds));
   }
   if (halfClosed_) return next;
-  if (frames_.hasPartial() && !(paused_ & kPausedForEcho)) {
+  if (paused_ & kPausedForRate) next = std::min(next, limits_->resumeAtMs);
+  if (frames_.hasPartial() && !(paused_ & (kPausedForEcho | kPausedForRate))) {
     if (o.frameTimeoutSeconds > 0) {
       next = std::min(next, partialSinceMs_ + ms(o.frameTimeoutSeconds));
     } else if (paused_ & kPausedForMemory) {
@@ -84,6 +85,12 @@ void Connection::rearm() {
 
 void Connection::handleTimer(std::uint64_t nowMs) {
   if (isClosing()) return;
+  if ((paused_ & kPausedForRate) && nowMs >= limits_->resumeAtMs) {
+    resume(kPausedForRate);  // the rate budget has refilled
+    // Frames the budget held back are in the ring: log them first.
+    if (!isClosing() && !frames_.ring().empty()) handleBytes(0, 0);
+    if (isClosing()) return;
+  }
   if (proxy_) {
     if (judgeProxyTimeout(nowMs)) return;
   } else if (judgeMaxAge(nowMs) || judgeWriteTimeout(nowMs) || judgeReadTimeouts(nowMs)) {
@@ -128,7 +135,8 @@ bool Connection::judgeReadTimeouts(std::uint64_t nowMs) {
   const bool waitsForMemory = waitingForMemory();
   std::uint64_t frameLimitMs = ms(o.frameTimeoutSeconds);
   if (frameLimitMs == 0 && waitsForMemory) frameLimitMs = kMemoryWaitMs;
-  bool frameDue = frameLimitMs > 0 && frames_.hasPartial() && !(paused_ & kPausedForEcho) &&
+  bool frameDue = frameLimitMs > 0 && frames_.hasPartial() &&
+                  !(paused_ & (kPausedForEcho | kPausedForRate)) &&
                   nowMs - partialSinceMs_ >= frameLimitMs;
   bool idleDue = paused_ == 0 && o.idleTimeoutSeconds > 0 &&
                  nowMs - lastActivityMs_ >= ms(o.idleTimeoutSeconds);

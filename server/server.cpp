@@ -129,6 +129,8 @@ int Server::run() {
 #endif
   // Parsed once for all workers (parseServerOptions has checked the text).
   shared_.trustedProxies = CidrList::parse(options_.trustedProxies, nullptr).value_or(CidrList{});
+  shared_.allow = CidrList::parse(options_.allow, nullptr).value_or(CidrList{});
+  shared_.deny = CidrList::parse(options_.deny, nullptr).value_or(CidrList{});
   if (!startListening()) return 1;
   if (!startMetrics()) return 2;
   shared_.maxDescriptors = maxDescriptors_;
@@ -438,6 +440,7 @@ Server::Totals Server::totals() const {
     t.errors += get(c.protocolErrors) + get(c.ioErrors) + get(c.timeouts);
     t.inputMemory += get(c.inputMemoryBytes);
     t.stalls += get(c.memoryStalls);
+    t.ratePauses += get(c.ratePauses);
   }
   return t;
 }
@@ -458,9 +461,11 @@ void Server::logStats(bool final) {
   log_->info(
       "[tcp server] stats: connections={}, accepted={}, refused={}, frames={}, bytes={}, "
       "errors={}, protocol_errors={}, timeouts={}, resets={}, frames_per_s={:.0f}, "
-      "mb_per_s={:.2f}, input_memory={}, memory_stalls={}, log_lost_bytes={}, uptime={:.1f}s{}",
+      "mb_per_s={:.2f}, input_memory={}, memory_stalls={}, rate_pauses={}, log_lost_bytes={}, "
+      "uptime={:.1f}s{}",
       shared_.openConnections.load(std::memory_order_relaxed), t.accepted, t.refused, t.frames,
       t.bytes, t.errors, t.protocolErrors, t.timeouts, t.resets, fps, mbps, t.inputMemory, t.stalls,
+      t.ratePauses,
       lc.bytesLost, static_cast<double>(now - startMs_) / 1000.0, final ? ", final=true" : "");
   lastTotals_ = t;
   lastStatsMs_ = now;

@@ -40,7 +40,8 @@ class Server {
  private:
   struct Totals {
     std::uint64_t accepted = 0, refused = 0, closed = 0, frames = 0, bytes = 0, errors = 0,
-                  timeouts = 0, protocolErrors = 0, resets = 0, inputMemory = 0, stalls = 0;
+                  timeouts = 0, protocolErrors = 0, resets = 0, inputMemory = 0, stalls = 0,
+                  ratePauses = 0;
   };
 
   static void onSignal(uv_signal_t* handle, int signum) noexcept;

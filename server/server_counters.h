@@ -12,6 +12,7 @@
 
 #include "cidr.h"
 #include "close_reason.h"
+#include "ip_connection_counter.h"
 
 namespace uvframe {
 
@@ -48,6 +49,7 @@ struct WorkerCounters {
   std::atomic<std::uint64_t> inputMemoryBytes{0};  ///< receive storage lent out
   std::atomic<std::uint64_t> memoryStalls{0};      ///< reads paused for the memory budget
   std::atomic<std::uint64_t> payloadBytes{0};      ///< payload bytes of the complete frames
+  std::atomic<std::uint64_t> ratePauses{0};        ///< reads paused for --max-*-rate
   /// Connections closed after their connected line, by reason.
   std::array<std::atomic<std::uint64_t>, kCloseReasonCount> closedBy{};
   /// Complete frames by payload size (frameSizeBucket); sum = payloadBytes.
@@ -61,6 +63,9 @@ struct SharedServerState {
   std::uint64_t descriptorConnectionLimit = 0;  ///< connections the fd limit allows (0: unknown)
   std::uint64_t maxDescriptors = 0;             ///< RLIMIT_NOFILE in force
   CidrList trustedProxies;                      ///< --trusted-proxies, parsed
+  CidrList allow;                               ///< --allow (empty: everyone)
+  CidrList deny;                                ///< --deny
+  IpConnectionCounter connectionsPerIp;         ///< --max-connections-per-ip (thread-safe)
 };
 
 }  // namespace uvframe

@@ -11,6 +11,7 @@
 
 #include "cidr.h"
 #include "cli_support.h"
+#include "http_request.h"
 
 namespace uvframe {
 namespace {
@@ -132,14 +133,15 @@ int parseServerOptions(int argc, char** argv, ServerOptions& o) {
                  "with --echo, stop reading a peer whose unsent echo bytes pass this")
       ->capture_default_str()
       ->transform(CLI::AsSizeValue(false));
-  const std::map<std::string, ProxyMode> proxyModes = {{"off", ProxyMode::kOff},
-                                                       {"v1", ProxyMode::kV1},
-                                                       {"v2", ProxyMode::kV2},
-                                                       {"any", ProxyMode::kAny}};
-  app.add_option("--proxy-protocol", o.proxyProtocol,
-                 "off, or every connection must begin with a PROXY protocol header (v1, v2 or "
-                 "any) and is logged as the client address the header carries")
-      ->transform(CLI::CheckedTransformer(proxyModes, CLI::ignore_case))
+  static const std::map<std::string, ProxyMode> kProxyModes = {{"off", ProxyMode::kOff},
+                                                               {"v1", ProxyMode::kV1},
+                                                               {"v2", ProxyMode::kV2},
+                                                               {"any", ProxyMode::kAny}};
+  app.add_option_function<std::string>(
+         "--proxy-protocol", [&o](const std::string& s) { o.proxyProtocol = kProxyModes.at(s); },
+         "off, or every connection must begin with a PROXY protocol header (v1, v2 or any) and "
+         "is logged as the client address the header carries")
+      ->check(CLI::IsMember(std::vector<std::string>{"off", "v1", "v2", "any"}))
       ->default_str("off");
   app.add_option("--trusted-proxies", o.trustedProxies,
                  "with --proxy-protocol, the balancers' addresses (CIDR list); a connection "
@@ -158,6 +160,22 @@ int parseServerOptions(int argc, char** argv, ServerOptions& o) {
   app.add_option("--metrics", o.metricsAddress,
                  "serve GET /metrics (Prometheus text format) and GET /healthz on HOST:PORT "
                  "(e.g. 127.0.0.1:9100; default off)");
+  app.add_option("--allow", o.allow,
+                 "only clients in these networks (CIDR list, IPv4 and IPv6; with "
+                 "--proxy-protocol the address the header names); default everyone");
+  app.add_option("--deny", o.deny, "refuse clients in these networks (CIDR list)");
+  app.add_option("--max-connections-per-ip", o.maxConnectionsPerIp,
+                 "refuse a client address's connections beyond this many at once (0: no limit)")
+      ->capture_default_str();
+  app.add_option("--max-frame-rate", o.maxFrameRate,
+                 "frames per second per connection; past it the server stops reading that peer "
+                 "until its budget refills, dropping nothing (0: none)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--max-byte-rate", o.maxByteRate,
+                 "bytes per second per connection (e.g. 1MiB), the same way (0: none)")
+      ->capture_default_str()
+      ->transform(CLI::AsSizeValue(false));
   app.footer(
       "Signals: SIGINT/SIGTERM drain (every complete frame the kernel held at the signal is\n"
       "logged, the accept backlog included), close, write the final stats line and exit 0,\n"
@@ -173,11 +191,24 @@ int parseServerOptions(int argc, char** argv, ServerOptions& o) {
     std::fprintf(stderr, "uvframe-server: error: --payload-encoding: %s (see --help)\n", e.what());
     return 2;
   }
-  std::string cidrError;
-  if (!CidrList::parse(o.trustedProxies, &cidrError)) {
-    std::fprintf(stderr, "uvframe-server: error: --trusted-proxies: %s (see --help)\n",
-                 cidrError.c_str());
-    return 2;
+  for (auto [name, text] :
+       {std::pair<const char*, const std::string*>{"--trusted-proxies", &o.trustedProxies},
+        {"--allow", &o.allow},
+        {"--deny", &o.deny}}) {
+    std::string cidrError;
+    if (!CidrList::parse(*text, &cidrError)) {
+      std::fprintf(stderr, "uvframe-server: error: %s: %s (see --help)\n", name, cidrError.c_str());
+      return 2;
+    }
+  }
+  if (!o.metricsAddress.empty()) {
+    std::string host;
+    std::uint16_t port = 0;
+    std::string why;
+    if (!splitHostPort(o.metricsAddress, host, port, why)) {
+      std::fprintf(stderr, "uvframe-server: error: --metrics: %s (see --help)\n", why.c_str());
+      return 2;
+    }
   }
   if (o.workers == 0) o.workers = uv_available_parallelism();
   if (o.maxFrameBytes > UINT32_MAX - kFrameHeaderBytes)

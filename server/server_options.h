@@ -45,9 +45,14 @@ struct ServerOptions {
   int listenBacklog = 4096;  ///< the kernel caps it at net.core.somaxconn
   ProxyMode proxyProtocol = ProxyMode::kOff;
   std::string trustedProxies = "127.0.0.0/8,::1/128";  ///< CIDR list (--trusted-proxies)
-  double proxyTimeoutSeconds = 3;      ///< the PROXY header must be complete within it
-  double maxConnectionAgeSeconds = 0;  ///< 0: never; else closed after the current frame
-  std::string metricsAddress;          ///< "HOST:PORT" of /metrics and /healthz; "": off
+  double proxyTimeoutSeconds = 3;       ///< the PROXY header must be complete within it
+  double maxConnectionAgeSeconds = 0;   ///< 0: never; else closed after the current frame
+  std::string metricsAddress;           ///< "HOST:PORT" of /metrics and /healthz; "": off
+  std::string allow;                    ///< CIDR list; "": everyone
+  std::string deny;                     ///< CIDR list; "": no one
+  std::size_t maxConnectionsPerIp = 0;  ///< 0: no limit
+  double maxFrameRate = 0;              ///< frames/s per connection; 0: none
+  std::uint64_t maxByteRate = 0;        ///< bytes/s per connection; 0: none
 };
 
 /// The part of each worker's budget kept for growing to one whole frame

@@ -30,6 +30,8 @@ std::uint64_t wheelTickMs(const ServerOptions& o) {
   for (double t : {o.idleTimeoutSeconds, o.frameTimeoutSeconds, o.writeTimeoutSeconds}) {
     if (t > 0) shortest = std::min(shortest, t);
   }
+  // Rate-limited peers resume when their budget refills: a fine tick.
+  if (o.maxFrameRate > 0 || o.maxByteRate > 0) shortest = 0.1;
   return static_cast<std::uint64_t>(std::clamp(shortest * 100.0, 10.0, 100.0));
 }
 constexpr std::size_t kWheelSlots = 1024;

@@ -153,19 +153,21 @@ TEST_P(HaproxyBalancer, EveryFrameIsLoggedOnceUnderTheClientsOwnAddress) {
              "s2 127.0.0.1:" + std::to_string(s2.port()) + " " + c.s2Keyword + checks});
   HaproxyProcess haproxy(*binary_, config, port);
 
-  std::vector<std::unique_ptr<SourceBoundClient>> clients;
+  std::vector<TestSocket> clients;
   for (const auto& source : c.clientSources)
-    clients.push_back(std::make_unique<SourceBoundClient>(source, host, port));
+    clients.push_back(TestSocket::connectFrom(source, host, port));
   for (int k = 0; k < kFrames; ++k) {
     for (std::size_t i = 0; i < clients.size(); ++i)
-      clients[i]->sendAll(
-          frameBytes("client " + std::to_string(i) + " frame " + std::to_string(k)));
+      clients[i].sendAll(frameBytes("client " + std::to_string(i) + " frame " + std::to_string(k)));
   }
-  for (auto& client : clients)
-    client->close();
+  std::vector<PeerAddress> locals;
   for (auto& client : clients) {
-    ASSERT_TRUE(waitForTextInAny(servers, disconnectedPrefix(client->local())))
-        << "no disconnected line for " << client->local().hostPort() << "\nserver 1:\n"
+    locals.push_back(client.local());
+    client.close();
+  }
+  for (const PeerAddress& local : locals) {
+    ASSERT_TRUE(waitForTextInAny(servers, disconnectedPrefix(local)))
+        << "no disconnected line for " << local.hostPort() << "\nserver 1:\n"
         << s1.process().output() << "\nserver 2:\n"
         << s2.process().output() << "\nhaproxy:\n"
         << haproxy.process().output();
@@ -174,7 +176,7 @@ TEST_P(HaproxyBalancer, EveryFrameIsLoggedOnceUnderTheClientsOwnAddress) {
   std::set<std::string> clientPeers;
   std::vector<int> clientsPerServer(servers.size(), 0);
   for (std::size_t i = 0; i < clients.size(); ++i) {
-    const PeerAddress& me = clients[i]->local();
+    const PeerAddress& me = locals[i];
     clientPeers.insert(me.hostPort());
     std::vector<std::string> expected;
     for (int k = 0; k < kFrames; ++k)
@@ -412,8 +414,8 @@ TEST(ProxyProtocolRefusal, AConnectionFromOutsideTheTrustedProxiesIsRefused) {
 
 TEST(ProxyProtocolRefusal, TrustedProxiesAreMatchedByCidr) {
   ServerProcess server({"--proxy-protocol", "v1", "--trusted-proxies", "10.0.0.0/8,127.0.0.2/32"});
-  SourceBoundClient trusted("127.0.0.2", "127.0.0.1", server.port());
-  SourceBoundClient untrusted("127.0.0.3", "127.0.0.1", server.port());
+  TestSocket trusted = TestSocket::connectFrom("127.0.0.2", "127.0.0.1", server.port());
+  TestSocket untrusted = TestSocket::connectFrom("127.0.0.3", "127.0.0.1", server.port());
   std::string bytes = "PROXY TCP4 203.0.113.5 127.0.0.1 40005 9000\r\n" + frameBytes("trusted");
   trusted.sendAll(bytes);
   try {

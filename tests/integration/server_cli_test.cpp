@@ -12,12 +12,37 @@ TEST(ServerCli, HelpExplainsEveryOptionAndExitsZero) {
   ChildProcess p({programPath("uvframe-server"), "--help"});
   ASSERT_EQ(p.waitExit(), 0);
   std::string out = p.output();
-  for (const char* option :
-       {"--host", "--port", "--workers", "--byte-order", "--max-frame", "--echo", "--idle-timeout",
-        "--frame-timeout", "--max-connections", "--log-file", "--log-level", "--no-console",
-        "--payload-encoding", "--max-logged-bytes", "--stats-interval", "--max-input-memory"}) {
+  for (const char* option : {"--host",
+                             "--port",
+                             "--workers",
+                             "--byte-order",
+                             "--max-frame",
+                             "--echo",
+                             "--idle-timeout",
+                             "--frame-timeout",
+                             "--max-connections",
+                             "--log-file",
+                             "--log-level",
+                             "--no-console",
+                             "--payload-encoding",
+                             "--max-logged-bytes",
+                             "--stats-interval",
+                             "--max-input-memory",
+                             "--proxy-protocol",
+                             "--trusted-proxies",
+                             "--proxy-timeout",
+                             "--max-connection-age",
+                             "--metrics",
+                             "--allow",
+                             "--deny",
+                             "--max-connections-per-ip",
+                             "--max-frame-rate",
+                             "--max-byte-rate"}) {
     EXPECT_NE(out.find(option), std::string::npos) << option;
   }
+  // The whole text, to its last paragraph (a NUL in a default once cut it short).
+  EXPECT_NE(out.find("Signals: SIGINT/SIGTERM"), std::string::npos) << out;
+  EXPECT_EQ(out.find('\0'), std::string::npos);
 }
 
 TEST(ServerCli, VersionPrintsNameAndVersion) {
@@ -32,7 +57,12 @@ TEST(ServerCli, BadArgumentsExitTwoWithOneLine) {
                                              {"--byte-order", "middle"},
                                              {"--port", "70000"},
                                              {"--payload-encoding", "klingon"},
-                                             {"--idle-timeout", "-1"}}) {
+                                             {"--idle-timeout", "-1"},
+                                             {"--proxy-protocol", "v3"},
+                                             {"--trusted-proxies", "10.0.0.0/33"},
+                                             {"--allow", "not-an-address"},
+                                             {"--deny", "::1/129"},
+                                             {"--metrics", "9100"}}) {
     args.insert(args.begin(), programPath("uvframe-server"));
     ChildProcess p(args);
     EXPECT_EQ(p.waitExit(), 2) << args[1];

@@ -3,8 +3,8 @@
 // configuration (tcpBalancerConfig builds the usual one); the class stores it
 // in a temp dir, validates it with `haproxy -c`, runs HAProxy as a child with
 // its output captured, and waits (polling with a deadline) until the frontend
-// port is listening. Never touches a system HAProxy service. SourceBoundClient
-// connects from a chosen loopback address, so each client is a distinct host.
+// port is listening. Never touches a system HAProxy service. (Clients from distinct
+// loopback addresses: TestSocket::connectFrom.)
 #pragma once
 
 #include <cstdint>
@@ -24,36 +24,6 @@ namespace uvframe::test {
 /// UVFRAME_HAPROXY=<path> overrides the search (a path that is not an
 /// executable makes it nullopt: how to see the tests skip).
 std::optional<std::string> haproxyBinary();
-
-/// A port that is free on host right now ("127.0.0.1" or "::1"): bind port 0,
-/// read it, close. Throws std::runtime_error if host cannot be bound.
-std::uint16_t unusedLoopbackPort(const std::string& host = "127.0.0.1");
-
-/// True if a socket can be bound to [::1] (the machine has IPv6 loopback).
-bool hasIpv6Loopback();
-
-/// A blocking client socket bound to a chosen source address (127.0.0.2,
-/// 127.0.0.3, ...: distinct clients in front of a balancer) before it
-/// connects, which TestSocket::connect cannot do. Closes on destruction.
-class SourceBoundClient {
- public:
-  /// Throws std::runtime_error if the bind or the connect fails.
-  SourceBoundClient(const std::string& source, const std::string& host, std::uint16_t port);
-  ~SourceBoundClient();
-  SourceBoundClient(const SourceBoundClient&) = delete;
-  SourceBoundClient& operator=(const SourceBoundClient&) = delete;
-
-  void sendAll(std::string_view bytes);
-  /// True once the peer closed (EOF or reset) within the timeout.
-  bool waitClosedByPeer(std::chrono::milliseconds timeout = 10s);
-  void close();
-  /// The client's own address, as a server names it behind the balancer.
-  const PeerAddress& local() const { return local_; }
-
- private:
-  int fd_ = -1;
-  PeerAddress local_;
-};
 
 /// A config for HAProxy in `mode tcp`: one frontend bound to bindAddress
 /// ("127.0.0.1:8000", "[::1]:8000"), one backend with `balance roundrobin` and

@@ -36,6 +36,11 @@ bool waitReadable(int fd, std::chrono::steady_clock::time_point deadline) {
 }
 
 TestSocket TestSocket::connect(const std::string& host, std::uint16_t port) {
+  return connectFrom("", host, port);
+}
+
+TestSocket TestSocket::connectFrom(const std::string& source, const std::string& host,
+                                   std::uint16_t port) {
   sockaddr_storage addr{};
   if (!parseNumericAddress(host, port, &addr, sizeof addr)) {
     throw std::runtime_error("not a numeric address: " + host);
@@ -43,6 +48,17 @@ TestSocket TestSocket::connect(const std::string& host, std::uint16_t port) {
   int fd = ::socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
   socklen_t len = addr.ss_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+  if (!source.empty()) {
+    // Any 127.0.0.0/8 address is this host's on Linux: one machine plays
+    // many client addresses.
+    sockaddr_storage from{};
+    if (!parseNumericAddress(source, 0, &from, sizeof from) || from.ss_family != addr.ss_family ||
+        ::bind(fd, reinterpret_cast<sockaddr*>(&from), len) != 0) {
+      int err = errno;
+      ::close(fd);
+      throw std::runtime_error("bind to source " + source + ": " + std::strerror(err));
+    }
+  }
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0) {
     int err = errno;
     ::close(fd);
@@ -147,6 +163,44 @@ std::uint16_t TestSocket::localPort() const {
   getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
   auto peer = peerFromSockaddr(reinterpret_cast<sockaddr*>(&addr));
   return peer ? peer->port : 0;
+}
+
+std::uint16_t unusedLoopbackPort(const std::string& host) {
+  sockaddr_storage addr{};
+  if (!parseNumericAddress(host, 0, &addr, sizeof addr)) {
+    throw std::runtime_error("not a numeric address: " + host);
+  }
+  int fd = ::socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
+  socklen_t len = addr.ss_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0) {
+    int err = errno;
+    ::close(fd);
+    throw std::runtime_error("bind " + host + ":0: " + std::strerror(err));
+  }
+  sockaddr_storage bound{};
+  socklen_t boundLen = sizeof bound;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &boundLen);
+  ::close(fd);
+  auto peer = peerFromSockaddr(reinterpret_cast<sockaddr*>(&bound));
+  if (!peer || peer->port == 0) throw std::runtime_error("no port bound on " + host);
+  return peer->port;
+}
+
+bool hasIpv6Loopback() {
+  try {
+    unusedLoopbackPort("::1");
+    return true;
+  } catch (const std::runtime_error&) {
+    return false;
+  }
+}
+
+PeerAddress TestSocket::local() const {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+  return peerFromSockaddr(reinterpret_cast<sockaddr*>(&addr)).value_or(PeerAddress{});
 }
 
 }  // namespace uvframe::test

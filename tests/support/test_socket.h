@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "frame_codec.h"
+#include "peer_address.h"
 
 namespace uvframe::test {
 
@@ -20,12 +21,23 @@ std::string frameBytes(std::string_view payload, ByteOrder order = ByteOrder::kL
 /// fails (false); retries on EINTR.
 bool waitReadable(int fd, std::chrono::steady_clock::time_point deadline);
 
+/// A port that is free on host right now ("127.0.0.1" or "::1"): bind port 0,
+/// read it, close. Throws std::runtime_error if host cannot be bound.
+std::uint16_t unusedLoopbackPort(const std::string& host = "127.0.0.1");
+
+/// True if a socket can be bound to [::1] (the machine has IPv6 loopback).
+bool hasIpv6Loopback();
+
 /// One connected TCP socket (blocking). Closes on destruction.
 class TestSocket {
  public:
   /// Connects to host:port (numeric IPv4 or IPv6); throws std::runtime_error
   /// on failure.
   static TestSocket connect(const std::string& host, std::uint16_t port);
+  /// The same from a chosen local address (e.g. 127.0.0.2: every 127/8
+  /// address is the loopback on Linux), so one host plays many clients.
+  static TestSocket connectFrom(const std::string& source, const std::string& host,
+                                std::uint16_t port);
 
   TestSocket(TestSocket&& other) noexcept;
   TestSocket& operator=(TestSocket&& other) noexcept;
@@ -52,6 +64,8 @@ class TestSocket {
   /// "127.0.0.1:55244" or "[::1]:55244": how the server names this client.
   std::string localHostPort() const;
   std::uint16_t localPort() const;
+  /// This end's address as the server names it (ip text and port).
+  PeerAddress local() const;
   int fd() const { return fd_; }
 
  private:
