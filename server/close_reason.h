@@ -31,6 +31,14 @@ enum class CloseReason : std::uint8_t {
 };
 std::string_view toString(CloseReason reason);
 
+/// True for the reasons a connection is closed before it is a client (no
+/// connected line; counted as refused).
+constexpr bool isRefusal(CloseReason r) {
+  return r == CloseReason::kRefused || r == CloseReason::kUntrustedProxy ||
+         r == CloseReason::kProxyTimeout || r == CloseReason::kBadProxyHeader ||
+         r == CloseReason::kNotAllowed || r == CloseReason::kTooManyFromIp;
+}
+
 inline constexpr std::size_t kCloseReasonCount = static_cast<std::size_t>(CloseReason::kCount);
 
 }  // namespace uvframe

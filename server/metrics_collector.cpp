@@ -139,8 +139,10 @@ void addWorkerCounters(MetricsSnapshot& s, const WorkerCounters& c) {
   s.memoryStalls += get(c.memoryStalls);
   s.inputMemoryBytes += get(c.inputMemoryBytes);
   s.payloadBytes += get(c.payloadBytes);
-  for (std::size_t i = 0; i < kCloseReasonCount; ++i)
+  for (std::size_t i = 0; i < kCloseReasonCount; ++i) {
     s.closedBy[i] += get(c.closedBy[i]);
+    s.refusedBy[i] += get(c.refusedBy[i]);
+  }
   for (std::size_t i = 0; i < kFrameSizeBuckets; ++i)
     s.frameSizes[i] += get(c.frameSizes[i]);
 }
@@ -150,23 +152,28 @@ std::string renderMetrics(const MetricsSnapshot& s) {
   f.push_back(gauge("uvframe_connections", "Client connections open now.", num(s.connections)));
   f.push_back(counter("uvframe_connections_accepted_total",
                       "Client connections accepted (each got a connected line).", num(s.accepted)));
-  f.push_back(counter("uvframe_connections_refused_total",
-                      "Connections closed before they became clients: connection or "
-                      "descriptor limit, access rules, PROXY header or TLS failures.",
-                      num(s.refused)));
-  {
-    MetricFamily closed{"uvframe_connections_closed_total",
-                        "Client connections closed, by the reason their disconnected line gives.",
-                        MetricType::Counter,
-                        {}};
+  // One series per reason, every reason present even at 0: refusals (no
+  // connected line) on one family, closes of clients on the other.
+  auto byReason = [](std::string name, std::string help, bool refusals,
+                     const std::array<std::uint64_t, kCloseReasonCount>& counts) {
+    MetricFamily family{std::move(name), std::move(help), MetricType::Counter, {}};
     for (std::size_t i = 0; i < kCloseReasonCount; ++i) {
+      auto reason = static_cast<CloseReason>(i);
+      if (isRefusal(reason) != refusals) continue;
       ClientMetric m;
-      m.label.push_back({"reason", std::string(toString(static_cast<CloseReason>(i)))});
-      m.counter.value = num(s.closedBy[i]);
-      closed.metric.push_back(std::move(m));
+      m.label.push_back({"reason", std::string(toString(reason))});
+      m.counter.value = num(counts[i]);
+      family.metric.push_back(std::move(m));
     }
-    f.push_back(std::move(closed));
-  }
+    return family;
+  };
+  f.push_back(byReason("uvframe_connections_refused_total",
+                       "Connections closed before they became clients, by reason: connection or "
+                       "descriptor limit, access rules, PROXY header failures.",
+                       true, s.refusedBy));
+  f.push_back(byReason("uvframe_connections_closed_total",
+                       "Client connections closed, by the reason their disconnected line gives.",
+                       false, s.closedBy));
   f.push_back(counter("uvframe_frames_received_total", "Complete frames received (and logged).",
                       num(s.frames)));
   f.push_back(counter("uvframe_bytes_received_total",

@@ -29,6 +29,7 @@ struct MetricsSnapshot {
   std::uint64_t accepted = 0, refused = 0, frames = 0, bytes = 0, protocolErrors = 0, timeouts = 0,
                 memoryStalls = 0, inputMemoryBytes = 0, payloadBytes = 0;
   std::array<std::uint64_t, kCloseReasonCount> closedBy{};
+  std::array<std::uint64_t, kCloseReasonCount> refusedBy{};
   /// Per bucket, not cumulative (as WorkerCounters::frameSizes).
   std::array<std::uint64_t, kFrameSizeBuckets> frameSizes{};
   std::uint64_t logLines = 0;      ///< lines handed to the log writer

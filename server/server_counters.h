@@ -38,7 +38,7 @@ inline constexpr std::size_t frameSizeBucket(std::uint64_t payloadBytes) {
 /// Counters of one worker (see file comment for the threading rule).
 struct WorkerCounters {
   std::atomic<std::uint64_t> accepted{0};          ///< connections taken in
-  std::atomic<std::uint64_t> refused{0};           ///< turned away (max-connections)
+  std::atomic<std::uint64_t> refused{0};           ///< closed before they were clients (refusedBy)
   std::atomic<std::uint64_t> closed{0};            ///< taken in and closed since
   std::atomic<std::uint64_t> frames{0};            ///< complete frames received
   std::atomic<std::uint64_t> bytes{0};             ///< bytes received (headers included)
@@ -50,6 +50,9 @@ struct WorkerCounters {
   std::atomic<std::uint64_t> memoryStalls{0};      ///< reads paused for the memory budget
   std::atomic<std::uint64_t> payloadBytes{0};      ///< payload bytes of the complete frames
   std::atomic<std::uint64_t> ratePauses{0};        ///< reads paused for --max-*-rate
+  /// Connections closed before they were clients, by reason (isRefusal);
+  /// they add up to refused.
+  std::array<std::atomic<std::uint64_t>, kCloseReasonCount> refusedBy{};
   /// Connections closed after their connected line, by reason.
   std::array<std::atomic<std::uint64_t>, kCloseReasonCount> closedBy{};
   /// Complete frames by payload size (frameSizeBucket); sum = payloadBytes.

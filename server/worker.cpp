@@ -152,7 +152,6 @@ void Worker::handleConnection(int status) {
   if (rc != 0) {
     bump(counters_.ioErrors);
     logger_->debug("[tcp server] uv_accept failed: {}", uvErrorText(rc));
-    bump(counters_.refused);
     conn->refuse();
     return;
   }
@@ -190,6 +189,7 @@ std::string Worker::connectionLimitReached() const {
 void Worker::reportRefused(CloseReason reason, std::string_view ip, std::uint16_t port,
                            std::string_view detail) {
   bump(counters_.refused);
+  bump(counters_.refusedBy[static_cast<std::size_t>(reason)]);
   refusals_.report(*logger_, uv_now(loop_.get()), reason, ip, port, detail);
 }
 
@@ -251,7 +251,7 @@ void Worker::acceptBacklog() {
     int rc = uv_tcp_open(conn->tcp(), fd);
     if (rc != 0) {
       ::close(fd);
-      bump(counters_.refused);
+      bump(counters_.ioErrors);
       conn->refuse();
       continue;
     }

@@ -37,12 +37,10 @@ void check(bool ok) {
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   uvframe::test::TestPki pki;  // its files go when it does
   std::string error;
-  uvframe::TlsServerOptions options;
-  options.certFile = pki.serverCert;
-  options.keyFile = pki.serverKey;
-  gPlain = TlsContext::createServer(options, error);
-  options.clientCaFile = pki.caCert;
-  gMutual = TlsContext::createServer(options, error);
+  using uvframe::test::serverOptions;
+  gPlain = TlsContext::createServer(serverOptions(pki.serverCert, pki.serverKey), error);
+  gMutual =
+      TlsContext::createServer(serverOptions(pki.serverCert, pki.serverKey, pki.caCert), error);
   check(gPlain && gMutual);
   return 0;
 }

@@ -77,26 +77,10 @@ const bool gCounting = CRYPTO_set_mem_functions(countedMalloc, countedRealloc, c
 
 // ---- helpers --------------------------------------------------------------
 using test::asBytes;
+using test::clientOptions;
+using test::serverOptions;
 using test::textOf;
 constexpr std::size_t kAll = std::numeric_limits<std::size_t>::max();
-
-TlsServerOptions serverOptions(std::string cert, std::string key, std::string clientCa = "") {
-  TlsServerOptions o;
-  o.certFile = std::move(cert);
-  o.keyFile = std::move(key);
-  o.clientCaFile = std::move(clientCa);
-  return o;
-}
-
-TlsClientOptions clientOptions(std::string ca, std::string name, std::string cert = "",
-                               std::string key = "") {
-  TlsClientOptions o;
-  o.caFile = std::move(ca);
-  o.serverName = std::move(name);
-  o.certFile = std::move(cert);
-  o.keyFile = std::move(key);
-  return o;
-}
 
 std::shared_ptr<TlsContext> serverContext(bool mtls = false, bool releaseBuffers = true) {
   const auto& pki = test::testPki();

@@ -9,10 +9,14 @@
 //   otherCa       "uvframe other CA"       self-signed, trusted by nobody
 //   otherClient   CN=client-7              signed by otherCa
 //   expiredClient CN=client-expired        signed by ca, valid from 2 days ago to yesterday
+// Plus shorthands for the TlsContext options the tests build from them.
 #pragma once
 
 #include <filesystem>
 #include <string>
+#include <utility>
+
+#include "tls_context.h"
 
 namespace uvframe::test {
 
@@ -37,5 +41,24 @@ class TestPki {
 
 /// One PKI for the whole process, made on first use.
 const TestPki& testPki();
+
+inline TlsServerOptions serverOptions(std::string cert, std::string key,
+                                      std::string clientCa = "") {
+  TlsServerOptions o;
+  o.certFile = std::move(cert);
+  o.keyFile = std::move(key);
+  o.clientCaFile = std::move(clientCa);
+  return o;
+}
+
+inline TlsClientOptions clientOptions(std::string ca, std::string name, std::string cert = "",
+                                      std::string key = "") {
+  TlsClientOptions o;
+  o.caFile = std::move(ca);
+  o.serverName = std::move(name);
+  o.certFile = std::move(cert);
+  o.keyFile = std::move(key);
+  return o;
+}
 
 }  // namespace uvframe::test
