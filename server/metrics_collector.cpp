@@ -128,28 +128,11 @@ void addProcessFamilies(std::vector<MetricFamily>& out) {
 
 }  // namespace
 
-void addWorkerCounters(MetricsSnapshot& s, const WorkerCounters& c) {
-  auto get = [](const std::atomic<std::uint64_t>& a) { return a.load(std::memory_order_relaxed); };
-  s.accepted += get(c.accepted);
-  s.refused += get(c.refused);
-  s.frames += get(c.frames);
-  s.bytes += get(c.bytes);
-  s.protocolErrors += get(c.protocolErrors);
-  s.timeouts += get(c.timeouts);
-  s.memoryStalls += get(c.memoryStalls);
-  s.inputMemoryBytes += get(c.inputMemoryBytes);
-  s.payloadBytes += get(c.payloadBytes);
-  for (std::size_t i = 0; i < kCloseReasonCount; ++i) {
-    s.closedBy[i] += get(c.closedBy[i]);
-    s.refusedBy[i] += get(c.refusedBy[i]);
-  }
-  for (std::size_t i = 0; i < kFrameSizeBuckets; ++i)
-    s.frameSizes[i] += get(c.frameSizes[i]);
-}
-
-std::string renderMetrics(const MetricsSnapshot& s) {
+std::string renderMetrics(const MetricsSnapshot& snapshot) {
+  const CounterTotals& s = snapshot.counters;
   std::vector<MetricFamily> f;
-  f.push_back(gauge("uvframe_connections", "Client connections open now.", num(s.connections)));
+  f.push_back(
+      gauge("uvframe_connections", "Client connections open now.", num(snapshot.connections)));
   f.push_back(counter("uvframe_connections_accepted_total",
                       "Client connections accepted (each got a connected line).", num(s.accepted)));
   // One series per reason, every reason present even at 0: refusals (no
@@ -216,17 +199,17 @@ std::string renderMetrics(const MetricsSnapshot& s) {
   f.push_back(counter("uvframe_log_lines_total",
                       "Log lines handed to the log writer (messages, connection and server "
                       "lines).",
-                      num(s.logLines)));
+                      num(snapshot.logLines)));
   f.push_back(counter("uvframe_log_lost_bytes_total",
                       "Bytes of log that could not be written (console and file counted "
                       "separately); only a shutdown that cannot wait longer loses any.",
-                      num(s.logLostBytes)));
+                      num(snapshot.logLostBytes)));
   f.push_back(gauge("uvframe_build_info", "Always 1; the version label names the build.", 1,
                     {{"version", kVersion}}));
   f.push_back(gauge("uvframe_start_time_seconds", "Unix time the server started, in seconds.",
-                    s.startTimeSeconds));
+                    snapshot.startTimeSeconds));
 #ifdef __linux__
-  if (s.processMetrics) addProcessFamilies(f);
+  if (snapshot.processMetrics) addProcessFamilies(f);
 #endif
   std::ostringstream out;
   prometheus::TextSerializer().Serialize(out, f);

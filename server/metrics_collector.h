@@ -25,21 +25,13 @@ namespace uvframe {
 
 /// Everything one scrape reports, summed over the workers.
 struct MetricsSnapshot {
-  std::uint64_t connections = 0;  ///< open now
-  std::uint64_t accepted = 0, refused = 0, frames = 0, bytes = 0, protocolErrors = 0, timeouts = 0,
-                memoryStalls = 0, inputMemoryBytes = 0, payloadBytes = 0;
-  std::array<std::uint64_t, kCloseReasonCount> closedBy{};
-  std::array<std::uint64_t, kCloseReasonCount> refusedBy{};
-  /// Per bucket, not cumulative (as WorkerCounters::frameSizes).
-  std::array<std::uint64_t, kFrameSizeBuckets> frameSizes{};
+  std::uint64_t connections = 0;   ///< open now
+  CounterTotals counters;          ///< the workers' counters, added up
   std::uint64_t logLines = 0;      ///< lines handed to the log writer
   std::uint64_t logLostBytes = 0;  ///< LogWriter::Counters::bytesLost
   double startTimeSeconds = 0;     ///< Unix time the server started
   bool processMetrics = true;      ///< add process_* from /proc (Linux)
 };
-
-/// Adds one worker's counters (read relaxed) to s.
-void addWorkerCounters(MetricsSnapshot& s, const WorkerCounters& c);
 
 /// The Prometheus text exposition (format 0.0.4) of s.
 std::string renderMetrics(const MetricsSnapshot& s);

@@ -321,8 +321,7 @@ bool Server::startMetrics() {
 HttpResponse Server::answerHttp(std::string_view path) {
   if (path == "/metrics") {
     MetricsSnapshot s;
-    for (const auto& w : workers_)
-      addWorkerCounters(s, w->counters());
+    s.counters = totals();
     s.connections = shared_.openConnections.load(std::memory_order_relaxed);
     s.logLines = writer_->linesHandedOver();
     s.logLostBytes = writer_->counters().bytesLost;
@@ -422,26 +421,10 @@ void Server::onStatsTimer(uv_timer_t* timer) noexcept {
   ownerOf<Server>(timer)->logStats(false);
 }
 
-Server::Totals Server::totals() const {
-  Totals t;
-  for (const auto& w : workers_) {
-    const WorkerCounters& c = w->counters();
-    auto get = [](const std::atomic<std::uint64_t>& a) {
-      return a.load(std::memory_order_relaxed);
-    };
-    t.accepted += get(c.accepted);
-    t.refused += get(c.refused);
-    t.closed += get(c.closed);
-    t.frames += get(c.frames);
-    t.bytes += get(c.bytes);
-    t.timeouts += get(c.timeouts);
-    t.protocolErrors += get(c.protocolErrors);
-    t.resets += get(c.resets);
-    t.errors += get(c.protocolErrors) + get(c.ioErrors) + get(c.timeouts);
-    t.inputMemory += get(c.inputMemoryBytes);
-    t.stalls += get(c.memoryStalls);
-    t.ratePauses += get(c.ratePauses);
-  }
+CounterTotals Server::totals() const {
+  CounterTotals t;
+  for (const auto& w : workers_)
+    t.add(w->counters());
   return t;
 }
 
@@ -451,10 +434,10 @@ void Server::logStats(bool final) {
     uv_update_time(loop_.get());
     now = uv_now(loop_.get());
   }
-  Totals t = totals();
+  CounterTotals t = totals();
   double interval = static_cast<double>(now - lastStatsMs_) / 1000.0;
   if (final) interval = static_cast<double>(now - startMs_) / 1000.0;
-  const Totals& base = final ? Totals{} : lastTotals_;
+  const CounterTotals& base = final ? CounterTotals{} : lastTotals_;
   double fps = interval > 0 ? static_cast<double>(t.frames - base.frames) / interval : 0.0;
   double mbps = interval > 0 ? static_cast<double>(t.bytes - base.bytes) / interval / 1e6 : 0.0;
   LogWriter::Counters lc = writer_->counters();  // bytesLost: file and console
@@ -464,9 +447,9 @@ void Server::logStats(bool final) {
       "mb_per_s={:.2f}, input_memory={}, memory_stalls={}, rate_pauses={}, log_lost_bytes={}, "
       "uptime={:.1f}s{}",
       shared_.openConnections.load(std::memory_order_relaxed), t.accepted, t.refused, t.frames,
-      t.bytes, t.errors, t.protocolErrors, t.timeouts, t.resets, fps, mbps, t.inputMemory, t.stalls,
-      t.ratePauses,
-      lc.bytesLost, static_cast<double>(now - startMs_) / 1000.0, final ? ", final=true" : "");
+      t.bytes, t.errors(), t.protocolErrors, t.timeouts, t.resets, fps, mbps, t.inputMemoryBytes,
+      t.memoryStalls, t.ratePauses, lc.bytesLost, static_cast<double>(now - startMs_) / 1000.0,
+      final ? ", final=true" : "");
   lastTotals_ = t;
   lastStatsMs_ = now;
 }

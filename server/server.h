@@ -38,12 +38,6 @@ class Server {
   int run();
 
  private:
-  struct Totals {
-    std::uint64_t accepted = 0, refused = 0, closed = 0, frames = 0, bytes = 0, errors = 0,
-                  timeouts = 0, protocolErrors = 0, resets = 0, inputMemory = 0, stalls = 0,
-                  ratePauses = 0;
-  };
-
   static void onSignal(uv_signal_t* handle, int signum) noexcept;
   static void onStatsTimer(uv_timer_t* timer) noexcept;
   static void onReopenDone(uv_async_t* async) noexcept;
@@ -58,7 +52,7 @@ class Server {
   void handleReopenDone();
   void handleWorkerDone();
   int finish();
-  Totals totals() const;
+  CounterTotals totals() const;
   void logStats(bool final);
 
   ServerOptions options_;
@@ -83,7 +77,7 @@ class Server {
   ShutdownWatchdog watchdog_;
   std::uint64_t startMs_ = 0;
   std::uint64_t lastStatsMs_ = 0;
-  Totals lastTotals_;
+  CounterTotals lastTotals_;
   double startUnixSeconds_ = 0;
   UvLoop loop_;
   // After loop_, so destroyed before it: its handles' close callbacks (which

@@ -59,6 +59,46 @@ struct WorkerCounters {
   std::array<std::atomic<std::uint64_t>, kFrameSizeBuckets> frameSizes{};
 };
 
+/// Every worker's counters added up (each read relaxed): what the stats line
+/// and the metrics report.
+struct CounterTotals {
+  std::uint64_t accepted = 0, refused = 0, closed = 0, frames = 0, bytes = 0, payloadBytes = 0,
+                protocolErrors = 0, timeouts = 0, ioErrors = 0, resets = 0, inputMemoryBytes = 0,
+                memoryStalls = 0, ratePauses = 0;
+  std::array<std::uint64_t, kCloseReasonCount> closedBy{};
+  std::array<std::uint64_t, kCloseReasonCount> refusedBy{};
+  /// Per bucket, not cumulative (as WorkerCounters::frameSizes).
+  std::array<std::uint64_t, kFrameSizeBuckets> frameSizes{};
+
+  /// Errors of any kind, as the stats line counts them.
+  std::uint64_t errors() const { return protocolErrors + ioErrors + timeouts; }
+
+  void add(const WorkerCounters& c) {
+    auto get = [](const std::atomic<std::uint64_t>& a) {
+      return a.load(std::memory_order_relaxed);
+    };
+    accepted += get(c.accepted);
+    refused += get(c.refused);
+    closed += get(c.closed);
+    frames += get(c.frames);
+    bytes += get(c.bytes);
+    payloadBytes += get(c.payloadBytes);
+    protocolErrors += get(c.protocolErrors);
+    timeouts += get(c.timeouts);
+    ioErrors += get(c.ioErrors);
+    resets += get(c.resets);
+    inputMemoryBytes += get(c.inputMemoryBytes);
+    memoryStalls += get(c.memoryStalls);
+    ratePauses += get(c.ratePauses);
+    for (std::size_t i = 0; i < kCloseReasonCount; ++i) {
+      closedBy[i] += get(c.closedBy[i]);
+      refusedBy[i] += get(c.refusedBy[i]);
+    }
+    for (std::size_t i = 0; i < kFrameSizeBuckets; ++i)
+      frameSizes[i] += get(c.frameSizes[i]);
+  }
+};
+
 /// State every worker shares.
 struct SharedServerState {
   std::atomic<std::uint64_t> openConnections{0};

@@ -7,10 +7,14 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <stdexcept>
+#include <string_view>
+#include <vector>
 
 #include "cidr.h"
 #include "cli_support.h"
+#include "config_file.h"
 #include "http_request.h"
 
 namespace uvframe {
@@ -22,6 +26,109 @@ const std::map<std::string, spdlog::level::level_enum> kLevels = {
     {"warning", spdlog::level::warn},      {"error", spdlog::level::err},
     {"critical", spdlog::level::critical}, {"off", spdlog::level::off},
 };
+
+/// Where the options came from: the command line and, with --config, a file.
+/// Names the file line of an option that the file (not the command line) set,
+/// for the one-line error about it.
+class OptionSources {
+ public:
+  OptionSources(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i)
+      args_.emplace_back(argv[i]);
+    for (std::size_t i = 0; i < args_.size(); ++i) {
+      if (args_[i] == "--config" && i + 1 < args_.size()) configPath_ = args_[i + 1];
+      if (args_[i].starts_with("--config=")) configPath_ = args_[i].substr(9);
+    }
+    if (!configPath_.empty()) scan_ = scanConfigFile(configPath_);
+  }
+
+  const std::string& configPath() const { return configPath_; }
+  const std::optional<ConfigFileScan>& scan() const { return scan_; }
+
+  /// Whether the command line names the option (long name with its dashes).
+  bool onCommandLine(std::string_view name) const {
+    for (const auto& arg : args_) {
+      if (arg == name) return true;
+      if (arg.size() > name.size() && arg.starts_with(name) && arg[name.size()] == '=') return true;
+    }
+    return false;
+  }
+  bool wantsHelp() const { return onCommandLine("--help") || onCommandLine("-h"); }
+
+  /// "FILE:LINE: " when the value of option `name` ("--port") came from the
+  /// config file; "" when it came from the command line or a default.
+  std::string where(std::string_view name, bool duplicate = false) const {
+    if (!scan_ || onCommandLine(name) || !name.starts_with("--")) return {};
+    std::string_view key = name.substr(2);
+    int line = duplicate ? scan_->duplicateLineOf(key) : scan_->lineOf(key);
+    if (line == 0) return {};
+    return configPath_ + ":" + std::to_string(line) + ": ";
+  }
+
+ private:
+  std::vector<std::string> args_;
+  std::string configPath_;
+  std::optional<ConfigFileScan> scan_;
+};
+
+int fail(const std::string& where, const std::string& message) {
+  std::fprintf(stderr, "uvframe-server: error: %s%s%s\n", where.c_str(), message.c_str(),
+               where.empty() ? " (see --help)" : "");
+  return 2;
+}
+
+/// The file key CLI11's message is about: "--port: Value …", "Could not
+/// convert: --echo = maybe", "config: This option is not allowed …".
+std::optional<std::string> keyNamedIn(const std::string& what, const ConfigFileScan& scan) {
+  std::optional<std::string> best;
+  auto isNameChar = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.';
+  };
+  for (const auto& key : scan.keys) {
+    if (best && best->size() >= key.name.size()) continue;
+    std::string dashed = "--" + key.name;
+    for (std::size_t at = what.find(dashed); at != std::string::npos;
+         at = what.find(dashed, at + 1)) {
+      std::size_t after = at + dashed.size();
+      if (after == what.size() || !isNameChar(what[after])) {
+        best = key.name;
+        break;
+      }
+    }
+    if (what.starts_with(key.name + ":")) best = key.name;
+  }
+  return best;
+}
+
+/// Rewrites a CLI11 parse error into the one line the user sees, with the
+/// config file line when the option came from the file.
+int reportParseError(const CLI::ParseError& e, const CLI::App& app, const OptionSources& sources) {
+  std::string what = e.what();
+  for (char& c : what) {
+    if (c == '\n') c = ' ';
+  }
+  const auto& scan = sources.scan();
+  if (!scan) return fail("", what);
+  const std::string& path = sources.configPath();
+  if (dynamic_cast<const CLI::ConfigError*>(&e) != nullptr) {
+    for (const auto& key : scan->keys) {
+      if (app.get_option_no_throw("--" + key.name) == nullptr)
+        return fail(path + ":" + std::to_string(key.line) + ": ",
+                    "unknown option \"" + key.name + "\"");
+    }
+    if (scan->badLine != 0)
+      return fail(path + ":" + std::to_string(scan->badLine) + ": ",
+                  "cannot read \"" + scan->badText + "\" (expected: option = value)");
+  }
+  if (auto key = keyNamedIn(what, *scan)) {
+    bool duplicate = dynamic_cast<const CLI::ArgumentMismatch*>(&e) != nullptr &&
+                     scan->duplicateLineOf(*key) != 0;
+    std::string where = sources.where("--" + *key, duplicate);
+    if (!where.empty()) return fail(where, duplicate ? "--" + *key + " is set twice" : what);
+  }
+  return fail("", what);
+}
 
 }  // namespace
 
@@ -60,6 +167,13 @@ int parseServerOptions(int argc, char** argv, ServerOptions& o) {
       "uvframe-server"};
   app.set_version_flag("--version", std::string("uvframe-server ") + kVersion);
   app.get_formatter()->column_width(34);
+  app.set_config("--config", "",
+                 "read options from this TOML file: every option below, named without --, "
+                 "e.g. max-frame = \"64KiB\" (see etc/uvframe/server.toml); the command line "
+                 "wins over the file")
+      ->type_name("PATH")
+      ->check(CLI::ExistingFile);
+  app.allow_config_extras(CLI::config_extras_mode::error);
 
   app.add_option("--host", o.host, "address to listen on (IPv4 or IPv6, e.g. 0.0.0.0, ::, ::1)")
       ->capture_default_str();
@@ -181,34 +295,53 @@ int parseServerOptions(int argc, char** argv, ServerOptions& o) {
       "logged, the accept backlog included), close, write the final stats line and exit 0,\n"
       "within --drain-timeout plus a second; SIGHUP reopens the log file (also during a\n"
       "drain). Memory: --max-input-memory bounds every byte held for peers (partial frames,\n"
-      "queued echoes); a refused peer waits, and stays subject to --frame-timeout.");
+      "queued echoes); a refused peer waits, and stays subject to --frame-timeout.\n"
+      "Config file: --config PATH reads any of these options from a TOML file, one\n"
+      "`option = value` per line (flags as `echo = true`); an option given on the command\n"
+      "line wins over the file. Every option with its default: etc/uvframe/server.toml\n"
+      "(installed as /etc/uvframe/server.toml).");
 
-  int rc = parseCommandLine(app, argc, argv);
-  if (rc >= 0) return rc;
+  OptionSources sources(argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::fputs(app.help().c_str(), stdout);
+    return 0;
+  } catch (const CLI::CallForAllHelp&) {
+    std::fputs(app.help("", CLI::AppFormatMode::All).c_str(), stdout);
+    return 0;
+  } catch (const CLI::CallForVersion&) {
+    std::printf("uvframe-server %s\n", kVersion);
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    // CLI11 reads the config file before it looks at --help: a broken file
+    // must not hide the manual.
+    if (sources.wantsHelp()) {
+      std::fputs(app.help().c_str(), stdout);
+      return 0;
+    }
+    return reportParseError(e, app, sources);
+  }
   try {
     PayloadRenderer probe(o.payloadEncoding);
   } catch (const std::invalid_argument& e) {
-    std::fprintf(stderr, "uvframe-server: error: --payload-encoding: %s (see --help)\n", e.what());
-    return 2;
+    return fail(sources.where("--payload-encoding"),
+                std::string("--payload-encoding: ") + e.what());
   }
   for (auto [name, text] :
        {std::pair<const char*, const std::string*>{"--trusted-proxies", &o.trustedProxies},
         {"--allow", &o.allow},
         {"--deny", &o.deny}}) {
     std::string cidrError;
-    if (!CidrList::parse(*text, &cidrError)) {
-      std::fprintf(stderr, "uvframe-server: error: %s: %s (see --help)\n", name, cidrError.c_str());
-      return 2;
-    }
+    if (!CidrList::parse(*text, &cidrError))
+      return fail(sources.where(name), std::string(name) + ": " + cidrError);
   }
   if (!o.metricsAddress.empty()) {
     std::string host;
     std::uint16_t port = 0;
     std::string why;
-    if (!splitHostPort(o.metricsAddress, host, port, why)) {
-      std::fprintf(stderr, "uvframe-server: error: --metrics: %s (see --help)\n", why.c_str());
-      return 2;
-    }
+    if (!splitHostPort(o.metricsAddress, host, port, why))
+      return fail(sources.where("--metrics"), "--metrics: " + why);
   }
   if (o.workers == 0) o.workers = uv_available_parallelism();
   if (o.maxFrameBytes > UINT32_MAX - kFrameHeaderBytes)
