@@ -1,7 +1,8 @@
 # Finds the third-party libraries and exposes each as one imported target:
 #   uvframe::uv, fmt::fmt, spdlog::spdlog, CLI11::CLI11, Iconv::Iconv,
 #   GTest::gtest_main, benchmark::benchmark, OpenSSL::SSL, prometheus-cpp::core (the metrics'
-#   data model and text serializer only; its civetweb Exposer is not used).
+#   data model and text serializer only; its civetweb Exposer is not used),
+#   PkgConfig::LIBSYSTEMD when found (sd_notify).
 # libuv ships a CMake config with vcpkg; Debian's libuv1-dev only has pkg-config.
 
 find_package(libuv CONFIG QUIET)
@@ -24,6 +25,13 @@ find_package(Iconv REQUIRED)
 find_package(Threads REQUIRED)
 find_package(OpenSSL 3 REQUIRED)
 find_package(prometheus-cpp CONFIG REQUIRED)
+
+# libsystemd (sd_notify) where it exists; elsewhere (Windows, other systems)
+# the server builds without it and tells no service manager anything.
+find_package(PkgConfig QUIET)
+if(PkgConfig_FOUND)
+  pkg_check_modules(LIBSYSTEMD QUIET IMPORTED_TARGET libsystemd)
+endif()
 
 if(UVFRAME_BUILD_TESTS)
   find_package(GTest REQUIRED)

@@ -164,7 +164,7 @@ class LogWriter {
   std::string filePath_;
   std::shared_ptr<Core> core_;
   std::thread thread_;
-  bool stopTimedOut_ = false;  // stopWithin() left the thread stuck: never join it
+  bool stopTimedOut_ = false;            // stopWithin() left the thread stuck: never join it
   std::atomic<std::uint64_t> lines_{0};  // countLines()
 };
 

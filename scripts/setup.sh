@@ -9,11 +9,13 @@ packages=(
   cmake ninja-build g++ pkg-config git
   libuv1-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   libssl-dev openssl   # TLS (OpenSSL 3)
+  libsystemd-dev   # sd_notify: Type=notify readiness for the systemd unit
   googletest libgtest-dev libbenchmark-dev
   prometheus-cpp-dev prometheus   # metrics model + serializer; promtool and Prometheus for the tests
   clang libclang-rt-dev clang-format   # libFuzzer targets and formatting
   python3 python3-matplotlib procps iproute2   # scripts, latency and RSS plots
   haproxy   # a real load balancer in front of the server (PROXY protocol tests)
+  dpkg-dev logrotate systemd   # cpack -G DEB (dpkg-shlibdeps); the package test's logrotate -f and systemd-analyze
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(linux-perf valgrind)

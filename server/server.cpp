@@ -149,6 +149,9 @@ int Server::run() {
       uv_async_send(&workerDone_);
     });
   }
+  // Every worker's socket listens (the kernel queues connections from now
+  // on) and every loop runs: a Type=notify unit is started.
+  notifier_.ready("listening on " + listeningAddress_);
   uv_run(loop_.get(), UV_RUN_DEFAULT);
   return finish();
 }
@@ -266,6 +269,7 @@ bool Server::startListening() {
     proxy =
         fmt::format("{} from {}", toString(options_.proxyProtocol), shared_.trustedProxies.text());
   }
+  listeningAddress_ = where->hostPort();
   log_->info(
       "[tcp server] listening on {} (workers={}, accept={}, byte-order={}, max-frame={}, "
       "echo={}, payload-encoding={}, proxy-protocol={}, log-file={}, max-connections={}, "
@@ -368,6 +372,8 @@ void Server::beginShutdown(int signum) {
       "already sent (at most --drain-timeout {}s), then closing them",
       signalName(signum), shared_.openConnections.load(std::memory_order_relaxed),
       options_.drainTimeoutSeconds);
+  notifier_.stopping(fmt::format("draining after {} (at most {}s)", signalName(signum),
+                                 options_.drainTimeoutSeconds));
   for (auto& w : workers_)
     w->requestStop(now + drain);
   // A second SIGINT/SIGTERM meanwhile gets the default action (exit at once);
@@ -441,15 +447,17 @@ void Server::logStats(bool final) {
   double fps = interval > 0 ? static_cast<double>(t.frames - base.frames) / interval : 0.0;
   double mbps = interval > 0 ? static_cast<double>(t.bytes - base.bytes) / interval / 1e6 : 0.0;
   LogWriter::Counters lc = writer_->counters();  // bytesLost: file and console
-  log_->info(
-      "[tcp server] stats: connections={}, accepted={}, refused={}, frames={}, bytes={}, "
-      "errors={}, protocol_errors={}, timeouts={}, resets={}, frames_per_s={:.0f}, "
-      "mb_per_s={:.2f}, input_memory={}, memory_stalls={}, rate_pauses={}, log_lost_bytes={}, "
-      "uptime={:.1f}s{}",
+  std::string stats = fmt::format(
+      "connections={}, accepted={}, refused={}, frames={}, bytes={}, errors={}, "
+      "protocol_errors={}, timeouts={}, resets={}, frames_per_s={:.0f}, mb_per_s={:.2f}, "
+      "input_memory={}, memory_stalls={}, rate_pauses={}, log_lost_bytes={}, uptime={:.1f}s{}",
       shared_.openConnections.load(std::memory_order_relaxed), t.accepted, t.refused, t.frames,
       t.bytes, t.errors(), t.protocolErrors, t.timeouts, t.resets, fps, mbps, t.inputMemoryBytes,
       t.memoryStalls, t.ratePauses, lc.bytesLost, static_cast<double>(now - startMs_) / 1000.0,
       final ? ", final=true" : "");
+  log_->info("[tcp server] stats: {}", stats);
+  // systemctl status shows the latest one.
+  if (!final) notifier_.status(stats);
   lastTotals_ = t;
   lastStatsMs_ = now;
 }

@@ -20,6 +20,7 @@
 #include "metrics_http.h"
 #include "server_counters.h"
 #include "server_options.h"
+#include "service_notifier.h"
 #include "shutdown_watchdog.h"
 #include "uv_handle.h"
 #include "worker.h"
@@ -75,6 +76,8 @@ class Server {
   std::vector<std::string> reopenErrors_;  ///< "" for a reopen that worked
   std::chrono::steady_clock::time_point shutdownDeadline_{};
   ShutdownWatchdog watchdog_;
+  ServiceNotifier notifier_;
+  std::string listeningAddress_;  ///< "0.0.0.0:9000", the real port (after --port 0)
   std::uint64_t startMs_ = 0;
   std::uint64_t lastStatsMs_ = 0;
   CounterTotals lastTotals_;

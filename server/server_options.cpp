@@ -117,6 +117,9 @@ int reportParseError(const CLI::ParseError& e, const CLI::App& app, const Option
         return fail(path + ":" + std::to_string(key.line) + ": ",
                     "unknown option \"" + key.name + "\"");
     }
+    // A key CLI11 refuses in a file (config itself).
+    if (auto key = keyNamedIn(what, *scan))
+      return fail(path + ":" + std::to_string(scan->lineOf(*key)) + ": ", what);
     if (scan->badLine != 0)
       return fail(path + ":" + std::to_string(scan->badLine) + ": ",
                   "cannot read \"" + scan->badText + "\" (expected: option = value)");
@@ -125,7 +128,10 @@ int reportParseError(const CLI::ParseError& e, const CLI::App& app, const Option
     bool duplicate = dynamic_cast<const CLI::ArgumentMismatch*>(&e) != nullptr &&
                      scan->duplicateLineOf(*key) != 0;
     std::string where = sources.where("--" + *key, duplicate);
-    if (!where.empty()) return fail(where, duplicate ? "--" + *key + " is set twice" : what);
+    if (!where.empty())
+      return fail(where, duplicate ? "--" + *key + " is set twice (also on line " +
+                                         std::to_string(scan->lineOf(*key)) + ")"
+                                   : what);
   }
   return fail("", what);
 }
@@ -321,6 +327,15 @@ int parseServerOptions(int argc, char** argv, ServerOptions& o) {
       return 0;
     }
     return reportParseError(e, app, sources);
+  }
+  // CLI11 quietly keeps one of two settings of some options: refuse both.
+  if (const auto& scan = sources.scan()) {
+    for (const auto& key : scan->keys) {
+      if (int again = scan->duplicateLineOf(key.name))
+        return fail(
+            sources.configPath() + ":" + std::to_string(again) + ": ",
+            "--" + key.name + " is set twice (also on line " + std::to_string(key.line) + ")");
+    }
   }
   try {
     PayloadRenderer probe(o.payloadEncoding);
