@@ -304,8 +304,9 @@ void Connection::handleBytes(std::size_t n, std::size_t offeredBytes) {
   WorkerCounters& counters = worker_.counters();
   // --max-frame-rate: log no more frames than the budget holds; the rest
   // stay in the ring, and reading stops until the budget refills.
+  // A shutdown logs everything received, whatever the budget says.
   std::uint64_t frameBudget = UINT64_MAX;
-  if (limits_ && limits_->frames) {
+  if (limits_ && limits_->frames && !worker_.stopping()) {
     double tokens = limits_->frames->available(lastActivityMs_);
     frameBudget = tokens >= 1 ? static_cast<std::uint64_t>(tokens) : 0;
   }

@@ -221,6 +221,8 @@ std::uint64_t Connection::drainUntil(std::uint64_t deadlineMs) {
   // faster than the server logs cannot keep it alive.
   uv_os_fd_t fd;
   if (isClosing() || uv_fileno(handle(), &fd) != 0) return 0;
+  // Frames the rate limit held back in the ring are logged first.
+  if (limits_ && !frames_.ring().empty()) handleBytes(0, 0);
   while (shutdownPendingBytes_ > 0 && !isClosing()) {
     uv_update_time(worker_.loop());
     if (uv_now(worker_.loop()) >= deadlineMs) break;

@@ -166,5 +166,36 @@ TEST(RateLimits, ByteRateSlowsAFrameWithoutAFrameTimeout) {
   EXPECT_EQ(server.messagesFrom(s.localHostPort()).size(), 2u);
 }
 
+TEST(RateLimits, FramesHeldBackByTheRateAreLoggedAtShutdown) {
+  // 100 frames in one write at 10 frames/s: the burst (10) is logged, the
+  // rest wait in the server's buffer. A shutdown must log them all anyway.
+  ServerProcess server({"--workers", "1", "--max-frame-rate", "10"});
+  TestSocket s = TestSocket::connect("127.0.0.1", server.port());
+  std::string burst;
+  for (int i = 0; i < 100; ++i)
+    burst += frameBytes("held " + std::to_string(i));
+  s.sendAll(burst);
+  ASSERT_TRUE(server.process().waitForText("] held 9")) << server.process().output();
+  ASSERT_EQ(server.stop(), 0) << server.process().output();
+  EXPECT_EQ(server.messagesFrom(s.localHostPort()).size(), 100u) << server.process().output();
+}
+
+TEST(RateLimits, APeerThatClosesRightAfterSendingLosesNothing) {
+  ServerProcess server({"--workers", "1", "--max-frame-rate", "20"});
+  std::string hostPort;
+  {
+    TestSocket s = TestSocket::connect("127.0.0.1", server.port());
+    hostPort = s.localHostPort();
+    std::string burst;
+    for (int i = 0; i < 50; ++i)
+      burst += frameBytes("then closed " + std::to_string(i));
+    s.sendAll(burst);
+  }  // closed at once: the EOF waits behind the frames the rate holds back
+  auto line = server.process().waitForText("client disconnected: ip=127.0.0.1", 20s);
+  ASSERT_TRUE(line) << server.process().output();
+  EXPECT_NE(line->find("reason=peer closed, frames=50,"), std::string::npos) << *line;
+  EXPECT_EQ(server.messagesFrom(hostPort).size(), 50u);
+}
+
 }  // namespace
 }  // namespace uvframe::test
