@@ -11,6 +11,10 @@
 //   DecodeFromRing_Cursor  an offset into readable() and one consume() per
 //                          read, as server/connection.cpp's processFrames()
 // BM_Memcpy_64KiB copies the same bytes with a plain memcpy: the reference.
+// BM_DecodeFlat_FrameDecoder and BM_DecodeFlat_FramingDecoder walk one
+// period of the same stream in place (no ring, cursor loop) with the fixed
+// FrameDecoder and with FramingDecoder on the default framing (4 bytes,
+// little endian): what the configurable framing costs per frame.
 // After the runs, main() prints the codec's bytes/s as a fraction of
 // memcpy's (target: >= 0.90 at 1024-byte frames).
 //
@@ -28,6 +32,7 @@
 #include "bench_support.h"
 #include "buffer_pool.h"
 #include "frame_codec.h"
+#include "framing.h"
 #include "ratio_reporter.h"
 #include "ring_buffer.h"
 
@@ -183,6 +188,36 @@ void BM_Memcpy_64KiB(benchmark::State& state) {
 }
 BENCHMARK(BM_Memcpy_64KiB);
 
+/// Decodes every frame of one stream period from a flat buffer per iteration.
+template <class Decoder>
+void decodeFlat(benchmark::State& state, const Decoder& decoder) {
+  const FrameStream stream = buildStream(static_cast<std::size_t>(state.range(0)));
+  const std::span<const std::byte> period(stream.bytes.data(), stream.length);
+  std::uint64_t frames = 0;
+  for (auto _ : state) {
+    std::size_t offset = 0;
+    while (true) {
+      auto r = decoder.decode(period.subspan(offset));
+      if (r.consumedBytes == 0) break;
+      benchmark::DoNotOptimize(r.payload.data());
+      offset += r.consumedBytes;
+      ++frames;
+    }
+    benchmark::DoNotOptimize(offset);
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(frames));
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(stream.length));
+}
+
+void BM_DecodeFlat_FrameDecoder(benchmark::State& s) {
+  decodeFlat(s, FrameDecoder(ByteOrder::kLittle, uvframe::kDefaultMaxFrameBytes));
+}
+void BM_DecodeFlat_FramingDecoder(benchmark::State& s) {
+  decodeFlat(s, uvframe::FramingDecoder(uvframe::FramingOptions{}));
+}
+BENCHMARK(BM_DecodeFlat_FrameDecoder)->ArgName("payload")->Arg(16)->Arg(64)->Arg(1024);
+BENCHMARK(BM_DecodeFlat_FramingDecoder)->ArgName("payload")->Arg(16)->Arg(64)->Arg(1024);
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -197,6 +232,15 @@ int main(int argc, char** argv) {
       reporter.printRatio(std::string("DecodeFromRing") + variant + " " + size + " B / memcpy",
                           name, "BM_Memcpy_64KiB", std::string(size) == "1024" ? 0.90 : 0.0);
     }
+  }
+  std::printf(
+      "\nFramingDecoder (default framing) bytes/s as a fraction of FrameDecoder's"
+      " (same stream):\n");
+  for (const char* size : {"16", "64", "1024"}) {
+    std::string suffix = std::string("/payload:") + size;
+    reporter.printRatio(std::string("FramingDecoder / FrameDecoder ") + size + " B",
+                        "BM_DecodeFlat_FramingDecoder" + suffix,
+                        "BM_DecodeFlat_FrameDecoder" + suffix, 0.0);
   }
   benchmark::Shutdown();
   return 0;

@@ -9,6 +9,9 @@ with the same uvframe-loadgen settings, each server scenario:
   uv_log      uvframe-server --log-file FILE --no-console (every message)
   uv_log_proxy  the same with --proxy-protocol v2, loadgen --proxy-protocol v2
               (every connection first sends a PROXY v2 header)
+  uv_log_json the same as uv_log with --log-format json (one JSON object per line)
+  uv_log_tls  the same as uv_log over TLS (--tls-cert/--tls-key with a throwaway EC P-256
+              certificate, loadgen --tls --tls-ca; TLS 1.3, AES-256-GCM)
   ref_echo    uvframe-reference-server --echo, loadgen --echo (latency)
   uv_echo     uvframe-server --echo --log-level warn, loadgen --echo
   blaster     uvframe-blaster into ref_plain (the loadgen's own ceiling)
@@ -43,6 +46,9 @@ RATIOS = [
     ("uv_log", "ref_log", 0.70, "every message logged vs --log reference"),
     ("uv_echo", "ref_echo", None, "echo vs echo reference"),
     ("uv_log_proxy", "uv_log", 0.95, "PROXY v2 mode vs plain, every message logged"),
+    ("uv_log_json", "uv_log", 0.80, "--log-format json vs text, every message logged"),
+    # TLS: the goal is 0.6x plaintext at 64 B and 0.8x from 1 KiB (the crypto per byte).
+    ("uv_log_tls", "uv_log", {64: 0.60, 1024: 0.80}, "TLS vs plaintext, every message logged"),
     ("ref_plain", "blaster", 0.80, "loadgen vs blaster, into plain reference"),
 ]
 
@@ -170,6 +176,17 @@ class Runner:
     def exe(self, name):
         return os.path.join(self.bindir, name)
 
+    def tls_files(self):
+        """A throwaway certificate for the TLS scenario (made once per run)."""
+        cert = os.path.join(self.workdir, "tls-cert.pem")
+        key = os.path.join(self.workdir, "tls-key.pem")
+        if not os.path.exists(cert):
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                            "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj",
+                            "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1",
+                            "-keyout", key, "-out", cert], check=True, capture_output=True)
+        return cert, key
+
     def server_cmd(self, scenario, port, log_path):
         if scenario.startswith("ref") or scenario == "blaster":
             cmd = [self.exe("uvframe-reference-server"), "--port", str(port),
@@ -181,7 +198,7 @@ class Runner:
             return cmd
         cmd = [self.exe("uvframe-server"), "--host", "127.0.0.1", "--port", str(port),
                "--workers", str(self.server_threads), "--stats-interval", "0"]
-        if scenario in ("uv_log", "uv_log_proxy"):
+        if scenario in ("uv_log", "uv_log_proxy", "uv_log_json", "uv_log_tls"):
             cmd += ["--log-file", log_path, "--no-console"]
         else:
             cmd += ["--log-level", "warn"]
@@ -189,6 +206,11 @@ class Runner:
             cmd += ["--echo"]
         if scenario == "uv_log_proxy":
             cmd += ["--proxy-protocol", "v2"]
+        if scenario == "uv_log_json":
+            cmd += ["--log-format", "json"]
+        if scenario == "uv_log_tls":
+            cert, key = self.tls_files()
+            cmd += ["--tls-cert", cert, "--tls-key", key]
         return cmd
 
     def load_cmd(self, scenario, port, size, conns, json_path):
@@ -203,6 +225,8 @@ class Runner:
                "--progress-interval", "0"]
         if scenario == "uv_log_proxy":
             cmd += ["--proxy-protocol", "v2"]
+        if scenario == "uv_log_tls":
+            cmd += ["--tls", "--tls-ca", self.tls_files()[0]]
         if scenario.endswith("echo"):
             cmd += ["--echo"]  # loadgen's default pipeline with --echo: 1, for latency
         else:
@@ -311,8 +335,9 @@ def compute_ratios(runs):
         for num, den, target, what in RATIOS:
             a, b = by.get((num, size, conns)), by.get((den, size, conns))
             if a and b:
+                goal = target.get(size) if isinstance(target, dict) else target
                 out.append({"what": what, "num": num, "den": den, "size": size,
-                            "connections": conns, "target": target,
+                            "connections": conns, "target": goal,
                             "ratio": a["frames_per_s"] / b["frames_per_s"]})
     conn_counts = sorted({r["connections"] for r in runs})
     if len(conn_counts) >= 2:
@@ -387,11 +412,12 @@ def main():
     ap.add_argument("--pipeline", default="auto",
                     help="loadgen --pipeline without --echo (auto: 64 KiB per connection)")
     args = ap.parse_args()
-    all_scen = ["ref_plain", "ref_log", "uv_nolog", "uv_log", "uv_log_proxy", "ref_echo", "uv_echo",
-                "blaster"]
+    all_scen = ["ref_plain", "ref_log", "uv_nolog", "uv_log", "uv_log_proxy", "uv_log_json",
+                "uv_log_tls", "ref_echo", "uv_echo", "blaster"]
     if args.quick:
         args.duration = args.duration or 2.0
-        matrix = [(64, 100, all_scen), (64, 10000, ["ref_plain", "uv_nolog"])]
+        matrix = [(64, 100, all_scen), (1024, 100, ["uv_log", "uv_log_tls"]),
+                  (64, 10000, ["ref_plain", "uv_nolog"])]
     else:
         args.duration = args.duration or 5.0
         sizes = [int(s) for s in (args.sizes or "64,1024").split(",")]

@@ -19,6 +19,11 @@
 //   RawFmtBlock   fmt::format_to into a private 64 KiB block, one write() per
 //                 block on the producer thread: the ceiling
 //   BuildOnly     the line building alone (prefix + PayloadRenderer)
+//   BlockLoggerJson  BlockLoggerClockPerRead with --log-format json: the
+//                 body "event":"message",…,"payload":"…" built by
+//                 server/log_events (LogEvents::appendMessage) and
+//                 JsonLineFormatter; compared with the text path (goal:
+//                 at least 0.8 of its lines/s)
 // with 1 and 2 producer threads. Times are wall-clock (UseRealTime), so
 // items_per_second is lines/s of the whole run and 1e9 / it is ns/line.
 // Counters: allocs_per_line (producer threads, averaged) and
@@ -45,7 +50,9 @@
 
 #include "bench_support.h"
 #include "block_sink.h"
+#include "json_line_formatter.h"
 #include "line_formatter.h"
+#include "log_events.h"
 #include "log_writer.h"
 #include "payload_renderer.h"
 #include "ratio_reporter.h"
@@ -81,16 +88,25 @@ const std::vector<std::vector<std::byte>>& payloads() {
 /// as server/connection.cpp's logFrame() does.
 class LineBuilder {
  public:
-  LineBuilder() { line_.reserve(4096); }
+  explicit LineBuilder(bool json = false) : json_(json) { line_.reserve(4096); }
   std::string_view next() {
     const auto& p = payloads()[i_++ % kPayloadVariants];
-    line_.assign(kPeerPrefix);
-    renderer_.render(p, line_);
+    if (!json_) {
+      line_.assign(kPeerPrefix);
+      renderer_.render(p, line_);
+      return line_;
+    }
+    // As server/connection.cpp's logFrame() with --log-format json.
+    line_.assign(jsonPrefix_);
+    events_.appendMessage(line_, renderer_, p, 0);
     return line_;
   }
 
  private:
+  bool json_;
   uvframe::PayloadRenderer renderer_;
+  uvframe::LogEvents events_{uvframe::LogFormat::kJson};
+  std::string jsonPrefix_ = events_.messagePrefix(uvframe::PeerAddress{"127.0.0.1", 55244, false});
   std::string line_;
   std::size_t i_ = 0;
 };
@@ -203,8 +219,8 @@ RunShared<RawTarget> gRaw;
 
 /// Runs the timed loop around logOne(line) and sets the common counters.
 template <class LogOne>
-void timedLines(benchmark::State& state, LogOne&& logOne) {
-  LineBuilder builder;
+void timedLines(benchmark::State& state, LogOne&& logOne, bool json = false) {
+  LineBuilder builder(json);
   // Warm-up: enough lines to put every block of the writer into circulation
   // (32 blocks of ~480 lines), so the timed loop sees the steady state.
   for (int i = 0; i < 65536; ++i)
@@ -220,7 +236,7 @@ void timedLines(benchmark::State& state, LogOne&& logOne) {
   }
 }
 
-enum class Formatter { kLineFormatter, kSpdlogPattern };
+enum class Formatter { kLineFormatter, kSpdlogPattern, kJson };
 enum class Clock { kPerLine, kPerRead };
 
 /// The server's path (makeBlockLogger on a shared LogWriter), with the
@@ -228,18 +244,24 @@ enum class Clock { kPerLine, kPerRead };
 void blockLoggerLines(benchmark::State& state, Formatter formatter, Clock clock) {
   uvframe::bench::markProducerThread();
   BlockTarget& target = gBlock.join();
-  auto logger = uvframe::makeBlockLogger("server", target.writer, spdlog::level::info);
+  const bool json = formatter == Formatter::kJson;
+  auto logger =
+      uvframe::makeBlockLogger("server", target.writer, spdlog::level::info, false,
+                               json ? uvframe::LogFormat::kJson : uvframe::LogFormat::kText);
   if (formatter == Formatter::kSpdlogPattern) logger->set_formatter(makeSpdlogPattern());
   spdlog::log_clock::time_point now;
   unsigned n = 0;
-  timedLines(state, [&](std::string_view line) {
-    if (clock == Clock::kPerLine) {
-      logger->log(spdlog::source_loc{}, spdlog::level::info, line);
-      return;
-    }
-    if (n++ % kLinesPerRead == 0) now = spdlog::log_clock::now();
-    logger->log(now, spdlog::source_loc{}, spdlog::level::info, line);
-  });
+  timedLines(
+      state,
+      [&](std::string_view line) {
+        if (clock == Clock::kPerLine) {
+          logger->log(spdlog::source_loc{}, spdlog::level::info, line);
+          return;
+        }
+        if (n++ % kLinesPerRead == 0) now = spdlog::log_clock::now();
+        logger->log(now, spdlog::source_loc{}, spdlog::level::info, line);
+      },
+      json);
   logger->flush();
   logger.reset();
   gBlock.leave();
@@ -253,6 +275,9 @@ void BM_LogLine_BlockLoggerClockPerRead_64B(benchmark::State& state) {
 }
 void BM_LogLine_BlockLoggerSpdlogPattern_64B(benchmark::State& state) {
   blockLoggerLines(state, Formatter::kSpdlogPattern, Clock::kPerLine);
+}
+void BM_LogLine_BlockLoggerJson_64B(benchmark::State& state) {
+  blockLoggerLines(state, Formatter::kJson, Clock::kPerRead);
 }
 
 void BM_LogLine_SpdlogAsync_64B(benchmark::State& state) {
@@ -283,6 +308,7 @@ void BM_LogLine_BuildOnly_64B(benchmark::State& state) {
 BENCHMARK(BM_LogLine_BlockLogger_64B)->UseRealTime()->Threads(1)->Threads(2);
 BENCHMARK(BM_LogLine_BlockLoggerClockPerRead_64B)->UseRealTime()->Threads(1)->Threads(2);
 BENCHMARK(BM_LogLine_BlockLoggerSpdlogPattern_64B)->UseRealTime()->Threads(1)->Threads(2);
+BENCHMARK(BM_LogLine_BlockLoggerJson_64B)->UseRealTime()->Threads(1)->Threads(2);
 BENCHMARK(BM_LogLine_SpdlogAsync_64B)->UseRealTime()->Threads(1)->Threads(2);
 BENCHMARK(BM_LogLine_RawFmtBlock_64B)->UseRealTime()->Threads(1)->Threads(2);
 BENCHMARK(BM_LogLine_BuildOnly_64B)->UseRealTime()->Threads(1);
@@ -321,8 +347,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "bench_log_line: LineFormatter differs from spdlog's pattern\n");
     return 1;
   }
-  const char* const scenarios[] = {"BlockLogger", "BlockLoggerClockPerRead",
-                                   "BlockLoggerSpdlogPattern", "SpdlogAsync", "RawFmtBlock"};
+  const char* const scenarios[] = {"BlockLogger",
+                                   "BlockLoggerClockPerRead",
+                                   "BlockLoggerSpdlogPattern",
+                                   "BlockLoggerJson",
+                                   "SpdlogAsync",
+                                   "RawFmtBlock"};
   uvframe::bench::RatioReporter reporter("items_per_second");
   benchmark::RunSpecifiedBenchmarks(&reporter);
   std::printf("\nWall-clock cost per line (all producer threads together):\n");
@@ -347,6 +377,13 @@ int main(int argc, char** argv) {
     reporter.printRatio(std::string("BlockLogger / BlockLoggerSpdlogPattern, threads ") + t,
                         "BM_LogLine_BlockLogger" + suffix,
                         "BM_LogLine_BlockLoggerSpdlogPattern" + suffix);
+  }
+  std::printf("\n--log-format json against text, same path (goal >= 0.80):\n");
+  for (const char* t : {"1", "2"}) {
+    std::string suffix = std::string("_64B/real_time/threads:") + t;
+    reporter.printRatio(std::string("BlockLoggerJson / BlockLoggerClockPerRead, threads ") + t,
+                        "BM_LogLine_BlockLoggerJson" + suffix,
+                        "BM_LogLine_BlockLoggerClockPerRead" + suffix);
   }
   benchmark::Shutdown();
   return 0;

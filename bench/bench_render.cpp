@@ -4,12 +4,14 @@
 //   Korean    UTF-8 Hangul (3 bytes a character), valid, written as is
 //   Binary    random bytes: control characters and invalid UTF-8 to escape
 //   Cp949     Hangul in CP949, decoded with iconv (--payload-encoding cp949)
-// at 64 and 1024 bytes. BM_Escape_* time appendEscapedUtf8 alone (the UTF-8
-// path of render(), with its SSE2 scan for safe bytes on x86-64) on the
-// payloads that need no charset decoding. Reports ns per payload (the time
-// column), payload bytes/s, output bytes per payload byte and
-// allocs_per_payload (target 0: the output string is reused like the
-// server's line buffer).
+// at 64 and 1024 bytes. BM_RenderAuto_* render the same payloads with
+// --payload-encoding auto (UTF-8 checked while escaped; CP949 Hangul found
+// by a table scan, then decoded; binary escaped as UTF-8). BM_Escape_* time
+// appendEscapedUtf8 alone (the UTF-8 path of render(), with its SSE2 scan for
+// safe bytes on x86-64) on the payloads that need no charset decoding.
+// Reports ns per payload (the time column), payload bytes/s, output bytes
+// per payload byte and allocs_per_payload (target 0: the output string is
+// reused like the server's line buffer).
 #include <benchmark/benchmark.h>
 #include <iconv.h>
 
@@ -128,6 +130,24 @@ BENCHMARK(BM_Render_Ascii)->ArgName("size")->Arg(64)->Arg(1024);
 BENCHMARK(BM_Render_KoreanUtf8)->ArgName("size")->Arg(64)->Arg(1024);
 BENCHMARK(BM_Render_BinaryEscaped)->ArgName("size")->Arg(64)->Arg(1024);
 BENCHMARK(BM_Render_KoreanCp949)->ArgName("size")->Arg(64)->Arg(1024);
+
+void BM_RenderAuto_Ascii(benchmark::State& s) {
+  runRender(s, Kind::kAscii, "auto");
+}
+void BM_RenderAuto_KoreanUtf8(benchmark::State& s) {
+  runRender(s, Kind::kKorean, "auto");
+}
+void BM_RenderAuto_BinaryEscaped(benchmark::State& s) {
+  runRender(s, Kind::kBinary, "auto");
+}
+void BM_RenderAuto_KoreanCp949(benchmark::State& s) {
+  runRender(s, Kind::kCp949, "auto");
+}
+
+BENCHMARK(BM_RenderAuto_Ascii)->ArgName("size")->Arg(64)->Arg(1024);
+BENCHMARK(BM_RenderAuto_KoreanUtf8)->ArgName("size")->Arg(64)->Arg(1024);
+BENCHMARK(BM_RenderAuto_BinaryEscaped)->ArgName("size")->Arg(64)->Arg(1024);
+BENCHMARK(BM_RenderAuto_KoreanCp949)->ArgName("size")->Arg(64)->Arg(1024);
 
 void BM_Escape_Ascii(benchmark::State& s) {
   runEscape(s, Kind::kAscii);

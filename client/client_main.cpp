@@ -8,7 +8,9 @@
 // --encoding cp949 converts the UTF-8 input before sending, so the bytes on
 // the wire are those of the classic Windows client. Exit status: 0 when every
 // frame was sent (and echoed, with --echo), 1 on a runtime failure (server
-// down, name not resolved, message too large, ...), 2 on bad arguments.
+// down, name not resolved, message too large, TLS handshake failed, ...), 2 on
+// bad arguments. --tls (client_tls_options.h) speaks TLS; the connected line
+// then names the version, the cipher and the server's certificate subject.
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -21,6 +23,7 @@
 #include "block_sink.h"
 #include "charset_encoder.h"
 #include "cli_support.h"
+#include "client_tls_options.h"
 #include "frame_client.h"
 #include "host_resolver.h"
 #include "payload_renderer.h"
@@ -37,6 +40,7 @@ struct ClientOptions {
   bool echo = false;
   std::uint32_t maxFrameBytes = kDefaultMaxFrameBytes;
   double timeoutS = 10.0;
+  ClientTlsOptions tls;
   std::vector<std::string> messages;
 };
 
@@ -52,6 +56,7 @@ void addOptions(CLI::App& app, ClientOptions& o) {
   app.add_option("--timeout", o.timeoutS, "seconds to wait for connect, send and echo")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  addClientTlsOptions(app, o.tls);
   app.add_option("MESSAGE", o.messages, "messages to send (none: one per line of stdin)");
 }
 
@@ -93,11 +98,13 @@ class ClientRun {
     return bytes;
   }
 
-  void connect(const ResolvedHost& resolved) {
+  void connect(const ResolvedHost& resolved, std::shared_ptr<TlsContext> tls) {
     client_.setKeepReceived(options_.echo);
+    if (tls) client_.useTls(std::move(tls));
     client_.connect(resolved.addresses, options_.host + ":" + std::to_string(options_.port));
-    log_->info("[tcp client] connected to {} from {}", client_.remoteAddress(),
-               client_.localAddress());
+    std::string details = client_.tlsSummary();
+    log_->info("[tcp client] connected to {} from {}{}", client_.remoteAddress(),
+               client_.localAddress(), details.empty() ? "" : " (" + details + ")");
   }
 
   /// Sends one frame; false if the echo did not match.
@@ -134,9 +141,15 @@ int run(const ClientOptions& o, CharsetEncoder& encoder) {
     if (!bytes) return 1;
     prepared.push_back(std::move(*bytes));
   }
+  std::shared_ptr<TlsContext> tls;
+  if (o.tls.enabled) {
+    std::string error;
+    tls = makeClientTlsContext(o.tls, o.host, error);
+    if (!tls) return fail("TLS: " + error);
+  }
   ResolvedHost resolved = resolveHost(o.host, o.port);
   if (resolved.addresses.empty()) return fail("cannot resolve '" + o.host + "': " + resolved.error);
-  run.connect(resolved);
+  run.connect(resolved, std::move(tls));
   bool allMatched = true;
   if (!o.messages.empty()) {
     for (const auto& bytes : prepared)
@@ -167,6 +180,10 @@ int main(int argc, char** argv) {
   ClientOptions options;
   addOptions(app, options);
   if (int rc = uvframe::parseCommandLine(app, argc, argv); rc >= 0) return rc;
+  if (std::string error = uvframe::finishClientTlsOptions(options.tls); !error.empty()) {
+    std::fprintf(stderr, "uvframe-client: error: %s (see --help)\n", error.c_str());
+    return 2;
+  }
   uvframe::ignoreSigpipe();
 
   std::optional<CharsetEncoder> encoder;

@@ -111,6 +111,7 @@ void FrameClient::connect(const std::vector<sockaddr_storage>& addresses,
   // the next send rather than by a failed write.
   rc = uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), onAlloc, onRead);
   if (rc != 0) throw ClientError("uv_read_start: " + uvErrorText(rc));
+  if (tlsContext_) handshakeTls(target);
 }
 
 void FrameClient::onAlloc(uv_handle_t* handle, std::size_t, uv_buf_t* buf) noexcept {
@@ -125,12 +126,15 @@ void FrameClient::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf
   } else if (nread < 0) {
     self->readError_ = static_cast<int>(nread);
     uv_read_stop(stream);
+  } else if (nread > 0 && self->tls_) {
+    self->receiveCiphertext(buf->base, static_cast<std::size_t>(nread));
   } else if (nread > 0 && self->keepReceived_) {
     self->received_.append(buf->base, static_cast<std::size_t>(nread));
   }
 }
 
 void FrameClient::throwIfClosed(const char* what) const {
+  if (!tlsError_.empty()) throw ClientError(std::string(what) + ": TLS: " + tlsError_);
   if (readError_ != 0) {
     throw ClientError(std::string(what) + ": connection lost: " + uvErrorText(readError_));
   }
@@ -148,12 +152,26 @@ void FrameClient::send(std::string_view payload) {
   uv_run(loop_.get(), UV_RUN_NOWAIT);
   throwIfClosed("cannot send");
   header_ = encodeHeader(static_cast<std::uint32_t>(payload.size()), order_);
+  writeStatus_ = 0;
+  if (tls_) {
+    // Two records, like the two writes of the plaintext client.
+    sendPlaintext(std::string_view(reinterpret_cast<const char*>(header_.data()), header_.size()));
+    if (!payload.empty()) sendPlaintext(payload);
+  } else {
+    sendFrameWrites(payload);
+  }
+  if (!runUntil([this] { return writesPending_ == 0; })) {
+    throw ClientError("sending timed out (the server does not read)");
+  }
+  if (writeStatus_ != 0) throw ClientError("send failed: " + uvErrorText(writeStatus_));
+}
+
+void FrameClient::sendFrameWrites(std::string_view payload) {
   payload_.assign(payload);
   uv_buf_t headerBuf =
       uv_buf_init(reinterpret_cast<char*>(header_.data()), static_cast<unsigned>(header_.size()));
   uv_buf_t bodyBuf = uv_buf_init(payload_.data(), static_cast<unsigned>(payload_.size()));
   auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
-  writeStatus_ = 0;
   for (auto& req : writeReqs_)
     req.data = this;
   int rc = uv_write(&writeReqs_[0], stream, &headerBuf, 1, onWrite);
@@ -165,17 +183,14 @@ void FrameClient::send(std::string_view payload) {
     if (rc != 0) throw ClientError("cannot send the payload: " + uvErrorText(rc));
     ++writesPending_;
   }
-  if (!runUntil([this] { return writesPending_ == 0; })) {
-    throw ClientError("sending timed out (the server does not read)");
-  }
-  if (writeStatus_ != 0) throw ClientError("send failed: " + uvErrorText(writeStatus_));
 }
 
 std::string FrameClient::receiveFrame() {
   DecodeResult frame;
   auto whole = [&] {
     frame = decoder_.decode(std::as_bytes(std::span(received_.data(), received_.size())));
-    return frame.status != DecodeResult::Status::kNeedMore || eof_ || readError_ != 0;
+    return frame.status != DecodeResult::Status::kNeedMore || eof_ || readError_ != 0 ||
+           !tlsError_.empty();
   };
   if (!runUntil(whole)) throw ClientError("no echo from the server within the timeout");
   if (frame.status == DecodeResult::Status::kTooLarge) {
@@ -194,6 +209,10 @@ void FrameClient::onShutdown(uv_shutdown_t* req, int) noexcept {
 
 void FrameClient::finish() {
   if (!tcpOpen_) return;
+  if (tls_ && tls_->handshakeDone() && tlsError_.empty()) {
+    tls_->shutdown();  // close_notify, ahead of the FIN
+    sendCiphertext();
+  }
   shutdownReq_.data = this;
   int rc = uv_shutdown(&shutdownReq_, reinterpret_cast<uv_stream_t*>(&tcp_), onShutdown);
   if (rc == 0) {
@@ -201,9 +220,12 @@ void FrameClient::finish() {
     // for that tells us every frame reached it. A server that keeps the
     // connection open only costs the timeout.
     keepReceived_ = false;
-    runUntil([this] { return (shutdownDone_ && eof_) || readError_ != 0; });
+    runUntil([this] { return (shutdownDone_ && eof_) || readError_ != 0 || !tlsError_.empty(); });
   }
   closeTcp();
+  // TLS 1.3: a server that refuses our certificate says so only after the
+  // handshake, so the refusal can arrive this late.
+  if (!tlsError_.empty()) throw ClientError("the server ended the TLS session: " + tlsError_);
 }
 
 std::string FrameClient::localAddress() const {

@@ -12,6 +12,10 @@
 //   write 1: +----+----+----+----+   write 2: +---------------------------+
 //            | payload length    |            | payload (length bytes)    |
 //            +----+----+----+----+            +---------------------------+
+//
+// With useTls() the same steps run over TLS (frame_client_tls.cpp): connect()
+// includes the handshake, each of the two writes is its own TLS record, and
+// finish() sends close_notify before the half-close.
 #pragma once
 
 #include <uv.h>
@@ -20,12 +24,15 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "frame_codec.h"
+#include "tls_context.h"
+#include "tls_session.h"
 #include "uv_handle.h"
 
 namespace uvframe {
@@ -56,6 +63,11 @@ class FrameClient {
   /// side so every frame was read, then closes the handle.
   void finish();
 
+  /// Speak TLS from the next connect() on (call before it).
+  void useTls(std::shared_ptr<TlsContext> context) { tlsContext_ = std::move(context); }
+  /// After a TLS connect: "tls=TLSv1.3, cipher=..., server=CN=..."; "" without TLS.
+  std::string tlsSummary() const;
+
   /// Keep bytes the server sends (for receiveFrame); off: they are dropped.
   void setKeepReceived(bool keep) { keepReceived_ = keep; }
   std::string localAddress() const;
@@ -74,6 +86,19 @@ class FrameClient {
   /// Runs the loop until done() holds (true) or the timeout passes (false).
   bool runUntil(const std::function<bool()>& done);
   void throwIfClosed(const char* what) const;
+  /// Plaintext: queues the header and the payload as two writes.
+  void sendFrameWrites(std::string_view payload);
+
+  // TLS (frame_client_tls.cpp).
+  static void onCiphertextWritten(uv_write_t* req, int status) noexcept;
+  /// Runs the handshake on the connected socket; throws ClientError.
+  void handshakeTls(const std::string& target);
+  /// Queues what the session has to send as one write (counted in writesPending_).
+  void sendCiphertext();
+  /// Feeds bytes from the socket to the session and keeps the plaintext.
+  void receiveCiphertext(const char* data, std::size_t size);
+  /// Encrypts bytes as one record and queues it.
+  void sendPlaintext(std::string_view bytes);
 
   UvLoop loop_;
   uv_tcp_t tcp_{};
@@ -95,6 +120,9 @@ class FrameClient {
   bool eof_ = false;
   int readError_ = 0;
   bool keepReceived_ = false;
+  std::shared_ptr<TlsContext> tlsContext_;  // set: speak TLS
+  std::unique_ptr<TlsSession> tls_;
+  std::string tlsError_;  // why the session failed
 
   std::array<std::byte, kFrameHeaderBytes> header_{};
   std::string payload_;  // the frame being written; valid until its write callback

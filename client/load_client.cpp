@@ -24,7 +24,11 @@ std::uint64_t secondsToNs(double s) {
 
 LoadClient::LoadClient(const LoadPlan& plan, std::vector<std::uint64_t> connIds,
                        LoadCounters& counters, PublishedHistogram& published)
-    : plan_(plan), counters_(counters), published_(published), readBuffer_(kReadBufferBytes) {
+    : plan_(plan),
+      counters_(counters),
+      published_(published),
+      readBuffer_(kReadBufferBytes),
+      plaintext_(plan.tls ? kReadBufferBytes : 0) {
   int rc = uv_timer_init(loop_.get(), &tickTimer_);
   if (rc != 0) throw std::runtime_error("uv_timer_init: " + uvErrorText(rc));
   tickTimer_.data = this;
@@ -222,7 +226,8 @@ WriteBatch* LoadClient::acquireBatch() {
 
 void LoadClient::releaseBatch(WriteBatch* batch) {
   std::unique_ptr<WriteBatch> owned(batch);
-  if (freeBatches_.size() < kMaxFreeBatches && batch->bytes.capacity() <= kMaxPooledBatchBytes) {
+  if (freeBatches_.size() < kMaxFreeBatches && batch->bytes.capacity() <= kMaxPooledBatchBytes &&
+      batch->ciphertext.capacity() <= 2 * kMaxPooledBatchBytes) {
     freeBatches_.push_back(std::move(owned));
   }
 }

@@ -21,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <queue>
+#include <span>
 #include <vector>
 
 #include "frame_batch_writer.h"
@@ -30,6 +31,7 @@
 #include "loadgen_stats.h"
 #include "payload_pattern.h"
 #include "peer_address.h"
+#include "tls_context.h"
 #include "uv_handle.h"
 
 namespace uvframe {
@@ -45,6 +47,7 @@ struct LoadPlan {
   std::uint64_t latencyFromNs = 0;        ///< end of --warmup: earlier frames are not timed
   std::uint64_t framePeriodNs = 0;        ///< open loop, per connection; 0: closed loop
   PeerAddress proxyDestination;           ///< destination in --proxy-protocol headers
+  std::shared_ptr<TlsContext> tls;        ///< --tls: one client context for every loop
 };
 
 /// The bytes of a WriteBatch. Unlike std::vector<char> it grows without
@@ -78,6 +81,7 @@ struct WriteBatch {
   std::uint64_t frames = 0;
   BatchBytes bytes;
   FrameRunLayout layout;  ///< what bytes holds, for the next run to reuse
+  BatchBytes ciphertext;  ///< --tls: bytes encrypted, what is written
 };
 
 /// Owns a loop, its timers and its connections. run() on the loop's thread;
@@ -103,6 +107,8 @@ class LoadClient {
   LatencyHistogram& latencies() { return latencies_; }
   bool loadEnding() const { return phase_ != Phase::kRunning; }
   uv_buf_t readBuffer();
+  /// --tls: where a read's ciphertext is decrypted to (one per loop, like readBuffer).
+  std::span<std::byte> plaintextBuffer() { return plaintext_; }
   WriteBatch* acquireBatch();
   void releaseBatch(WriteBatch* batch);
   void connectStarted(LoadConnection& conn);
@@ -160,6 +166,7 @@ class LoadClient {
   std::vector<std::unique_ptr<WriteBatch>> freeBatches_;
   LatencyHistogram latencies_;  // samples since the last publish
   std::vector<char> readBuffer_;
+  std::vector<std::byte> plaintext_;
 
   std::atomic<int> stopRequest_{0};  // 1: stop, 2: stop hard
   std::mutex asyncMutex_;            // guards stopAsync_ against its close

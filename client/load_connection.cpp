@@ -102,6 +102,7 @@ int LoadConnection::openHandle() {
 
 void LoadConnection::startConnect() {
   state_ = State::kConnecting;
+  connectStartNs_ = uv_hrtime();
   retryAfterClose_ = false;
   LoadCounters::add(owner_.counters().connectsStarted);
   int rc = openHandle();
@@ -126,27 +127,38 @@ void LoadConnection::handleConnect(int status) {
     failConnect(status);
     return;
   }
-  owner_.connectEnded();
   auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
   int rc = uv_tcp_nodelay(&tcp_, 1);
   if (owner_.plan().framePeriodNs == 0) limitUnsentBytes(tcp_);
   if (rc == 0) rc = uv_read_start(stream, onAlloc, onRead);
   if (rc != 0) {
     // The socket is connected, so this attempt's connect has ended.
+    owner_.connectEnded();
     owner_.counters().addError(ErrorKind::kConnectOther);
     LoadCounters::add(owner_.counters().connectionsFailed);
     close();
     return;
   }
+  if (owner_.plan().tls) {
+    startTls();  // the connect ends with the handshake
+    return;
+  }
+  owner_.connectEnded();
+  markOpen();
+  if (owner_.plan().options->proxyProtocol != ProxyProtocolVersion::kOff && !sendProxyHeader()) {
+    return;
+  }
+  owner_.connectionOpened(*this);
+}
+
+void LoadConnection::markOpen() {
+  std::uint64_t nowNs = uv_hrtime();
   state_ = State::kOpen;
   wasOpen_ = true;
   LoadCounters& c = owner_.counters();
   LoadCounters::add(c.connectionsOpened);
   LoadCounters::add(c.connectionsOpen);
-  if (owner_.plan().options->proxyProtocol != ProxyProtocolVersion::kOff && !sendProxyHeader()) {
-    return;
-  }
-  owner_.connectionOpened(*this);
+  c.addConnectTime(nowNs - connectStartNs_, nowNs);
 }
 
 bool LoadConnection::sendProxyHeader() {
@@ -160,8 +172,7 @@ bool LoadConnection::sendProxyHeader() {
                                 : uv_write(&write->req, reinterpret_cast<uv_stream_t*>(&tcp_), &buf,
                                            1, onProxyHeaderWritten);
   if (rc != 0) {
-    owner_.counters().addError(ErrorKind::kWriteError);
-    close();
+    failWrite("cannot send the PROXY header", rc);
     return false;
   }
   write.release();  // onProxyHeaderWritten frees it
@@ -176,10 +187,7 @@ void LoadConnection::onProxyHeaderWritten(uv_write_t* req, int status) noexcept 
 void LoadConnection::handleProxyHeaderWritten(int status) {
   // UV_ECANCELED: our own close cancelled the write; nothing to count.
   if (status == 0 || status == UV_ECANCELED) return;
-  if (state_ != State::kClosing && state_ != State::kClosed) {
-    owner_.counters().addError(ErrorKind::kWriteError);
-    close();
-  }
+  failWrite("cannot send the PROXY header", status);
 }
 
 void LoadConnection::failConnect(int status) {
@@ -201,7 +209,12 @@ void LoadConnection::abortConnect(bool timedOut) {
   if (state_ != State::kConnecting) return;
   owner_.connectEnded();
   if (timedOut) {
-    owner_.counters().addError(ErrorKind::kConnectTimeout);
+    if (tls_) {
+      owner_.counters().addTlsFailure(ErrorKind::kTlsHandshake,
+                                      "handshake not done within --connect-timeout");
+    } else {
+      owner_.counters().addError(ErrorKind::kConnectTimeout);
+    }
     LoadCounters::add(owner_.counters().connectionsFailed);
   } else {
     LoadCounters::add(owner_.counters().connectionsAborted);
@@ -230,6 +243,7 @@ void LoadConnection::onClose(uv_handle_t* handle) noexcept {
 void LoadConnection::handleClose() {
   state_ = State::kClosed;
   handleInitialized_ = false;
+  tls_.reset();
   if (wasOpen_) LoadCounters::sub(owner_.counters().connectionsOpen);
   wasOpen_ = false;
   if (retryAfterClose_) {
@@ -261,15 +275,22 @@ void LoadConnection::handleRead(ssize_t nread, const uv_buf_t* buf) {
   if (state_ == State::kClosing || state_ == State::kClosed) return;
   LoadCounters& c = owner_.counters();
   if (nread > 0) {
-    if (echo_) {
-      handleEcho(buf, static_cast<std::size_t>(nread));
-    } else if (!unexpectedDataReported_) {
-      unexpectedDataReported_ = true;
-      c.addError(ErrorKind::kUnexpectedData);
+    auto bytes = std::as_bytes(std::span(buf->base, static_cast<std::size_t>(nread)));
+    if (tls_) {
+      handleTlsRead(bytes);
+    } else {
+      handlePlaintext(bytes);
     }
     return;
   }
   if (nread == 0) return;  // EAGAIN: nothing this time
+  if (state_ == State::kConnecting) {
+    // Only with --tls: the server went away during the handshake.
+    failHandshake(nread == UV_EOF ? "the server closed the connection during the handshake"
+                                  : "connection lost during the handshake: " +
+                                        uvErrorText(static_cast<int>(nread)));
+    return;
+  }
   if (nread == UV_EOF) {
     // After our FIN the server's close is the normal end; before it, the
     // server dropped us.
@@ -286,10 +307,18 @@ void LoadConnection::handleRead(ssize_t nread, const uv_buf_t* buf) {
   close();
 }
 
-void LoadConnection::handleEcho(const uv_buf_t* buf, std::size_t bytes) {
+void LoadConnection::handlePlaintext(std::span<const std::byte> bytes) {
+  if (echo_) {
+    handleEcho(bytes);
+  } else if (!unexpectedDataReported_) {
+    unexpectedDataReported_ = true;
+    owner_.counters().addError(ErrorKind::kUnexpectedData);
+  }
+}
+
+void LoadConnection::handleEcho(std::span<const std::byte> bytes) {
   std::uint64_t nowNs = uv_hrtime();
-  EchoTally t = echo_->feed(std::as_bytes(std::span(buf->base, bytes)), nowNs, owner_.latencies(),
-                            owner_.plan().latencyFromNs);
+  EchoTally t = echo_->feed(bytes, nowNs, owner_.latencies(), owner_.plan().latencyFromNs);
   LoadCounters& c = owner_.counters();
   if (t.frames > 0) {
     LoadCounters::add(c.framesEchoed, t.frames);
@@ -370,6 +399,11 @@ void LoadConnection::writeFrames(std::uint64_t count, std::uint64_t firstStartNs
   nextDueNs_ = firstStartNs + batch->frames * stepNs;
   batch->req.data = batch;
   uv_buf_t buf = uv_buf_init(batch->bytes.data(), static_cast<unsigned>(batch->bytes.size()));
+  if (tls_ && !encryptBatch(*batch, buf)) {
+    owner_.releaseBatch(batch);
+    failTls();
+    return;
+  }
   int rc = uv_write(&batch->req, reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1, onWrite);
   if (rc != 0) {
     owner_.releaseBatch(batch);
@@ -450,6 +484,10 @@ void LoadConnection::maybeShutdown() {
   if (state_ != State::kOpen) return;
   if (!loadEnding_ && !quotaReached()) return;
   if (echo_ && echo_->outstanding() > 0) return;
+  if (tls_) {
+    tls_->shutdown();  // close_notify, queued ahead of the FIN
+    if (!flushTls()) return;
+  }
   // uv_shutdown waits for the queued writes, then sends our FIN.
   state_ = State::kShuttingDown;
   shutdownReq_.data = this;

@@ -17,15 +17,26 @@
 // to close, so every frame it counted as sent has been read by the server.
 // With --proxy-protocol its first write, queued as it opens and so ahead of
 // every frame, is the PROXY header (loadgen_proxy.h).
+//
+// With --tls (load_connection_tls.cpp) a connection stays "connecting" after
+// the TCP connect until its TLS handshake is done (after the PROXY header, in
+// plaintext, if any): the connect timeout, the connect time and the connect
+// failures (tls_handshake, with OpenSSL's reason) include the handshake. Each
+// batch of frames is encrypted into the batch's ciphertext, which is what is
+// written; what is read is decrypted into the loop's plaintext buffer and
+// checked as without TLS. The half-close sends close_notify first.
 #pragma once
 
 #include <uv.h>
 
 #include <cstdint>
 #include <memory>
+#include <span>
+#include <string>
 #include <vector>
 
 #include "echo_checker.h"
+#include "tls_session.h"
 
 namespace uvframe {
 
@@ -84,7 +95,9 @@ class LoadConnection {
   void handleConnect(int status);
   void failConnect(int status);
   void handleRead(ssize_t nread, const uv_buf_t* buf);
-  void handleEcho(const uv_buf_t* buf, std::size_t bytes);
+  /// Bytes from the server (decrypted, with --tls).
+  void handlePlaintext(std::span<const std::byte> bytes);
+  void handleEcho(std::span<const std::byte> bytes);
   void handleWrite(WriteBatch* batch, int status);
   /// Queues the PROXY header; false (after counting and closing) on failure.
   bool sendProxyHeader();
@@ -103,6 +116,31 @@ class LoadConnection {
   void advanceSeq(std::uint64_t frames);
   /// Half-closes if the work is done and nothing is outstanding.
   void maybeShutdown();
+  /// The connection is usable: counted open, its connect timed.
+  void markOpen();
+
+  // --tls (load_connection_tls.cpp).
+  static void onTlsWritten(uv_write_t* req, int status) noexcept;
+  /// After the TCP connect: the PROXY header if any, then the ClientHello.
+  void startTls();
+  /// Ciphertext from the server: the handshake, then plaintext.
+  void handleTlsRead(std::span<const std::byte> bytes);
+  /// Queues what the session has to send (handshake, alerts, close_notify)
+  /// as a write of its own; false after failing the connection.
+  bool flushTls();
+  void handleTlsWritten(int status);
+  /// Encrypts the batch's frames into its ciphertext; buf then points there.
+  bool encryptBatch(WriteBatch& batch, uv_buf_t& buf);
+  /// The handshake failed (or the connection broke during it): a connect
+  /// failure with a reason.
+  void failHandshake(const std::string& reason);
+  /// An open session failed (an alert, a bad record).
+  void failTls();
+  /// A write (other than a frame batch) failed with status: a write error,
+  /// or a failed connect while the TLS handshake is under way.
+  void failWrite(const char* what, int status);
+  /// Gives a failed session's alert to the socket if it takes it now.
+  void sendAlertBestEffort();
 
   LoadClient& owner_;
   uv_tcp_t tcp_{};
@@ -124,7 +162,9 @@ class LoadConnection {
   std::uint64_t queuedBytes_ = 0;
   std::uint64_t nextDueNs_ = 0;
   std::uint64_t rngState_;
+  std::uint64_t connectStartNs_ = 0;
   std::unique_ptr<EchoChecker> echo_;  // only with --echo
+  std::unique_ptr<TlsSession> tls_;    // only with --tls, from the TCP connect on
 };
 
 }  // namespace uvframe

@@ -53,6 +53,11 @@ int preparePlan(const LoadgenOptions& o, LoadPlan& plan) {
     }
     plan.sources.push_back(source);
   }
+  if (o.tls.enabled) {
+    std::string error;
+    plan.tls = makeClientTlsContext(o.tls, o.host, error);
+    if (!plan.tls) return failure("TLS: " + error);
+  }
   if (o.openLoop()) {
     double periodNs = 1e9 * static_cast<double>(o.connections) / o.rateFramesPerS;
     plan.framePeriodNs = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(periodNs));

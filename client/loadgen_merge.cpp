@@ -132,6 +132,11 @@ std::optional<RunSummary> parseSummary(const Json& j, std::string& error) {
     }
     t.errors[kind] = value.get<std::uint64_t>();
   }
+  if (const Json* tls = find(j, {"tls_failures"}); tls != nullptr && tls->is_object()) {
+    for (const auto& [reason, value] : tls->items()) {
+      if (value.is_number_unsigned()) t.tlsFailures[reason] += value.get<std::uint64_t>();
+    }
+  }
   const Json* histogram = find(j, {"latency_histogram"});
   if (histogram == nullptr && run.options.echo) {
     error = "an --echo run without latency_histogram (written by an older uvframe-loadgen?)";
@@ -181,6 +186,8 @@ void mergeRunSummary(RunSummary& into, const RunSummary& other) {
   t.bytesEchoed += u.bytesEchoed;
   for (std::size_t i = 0; i < kErrorKindCount; ++i)
     t.errors[i] += u.errors[i];
+  for (const auto& [reason, count] : u.tlsFailures)
+    t.tlsFailures[reason] += count;
   into.result.latencies.merge(other.result.latencies);
   into.result.durationS = std::max(into.result.durationS, other.result.durationS);
   into.result.interrupted = into.result.interrupted || other.result.interrupted;

@@ -90,6 +90,7 @@ void addRunOptions(CLI::App& app, LoadgenOptions& o) {
          "--proxy-protocol; not counted in bytes sent)")
       ->check(CLI::IsMember({"off", "v1", "v2"}))
       ->default_str("off");
+  addClientTlsOptions(app, o.tls);
 }
 
 }  // namespace
@@ -124,6 +125,7 @@ std::string finishLoadgenOptions(LoadgenOptions& o, unsigned cpuCount) {
       return "--source-address: '" + source + "' is not a numeric IPv4 or IPv6 address";
     }
   }
+  if (std::string error = finishClientTlsOptions(o.tls); !error.empty()) return error;
   if (o.durationS == 0 && o.framesPerConnection == 0) o.durationS = 10;
   if (o.pipeline == 0) {
     // Without echo, keep about 64 KiB in flight per connection: 16 small

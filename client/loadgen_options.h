@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "client_tls_options.h"
 #include "frame_codec.h"
 #include "loadgen_proxy.h"
 
@@ -42,6 +43,7 @@ struct LoadgenOptions {
   std::uint64_t maxQueuedBytes = 16u << 20;  ///< per connection, open loop
   std::uint64_t seed = 1;
   ProxyProtocolVersion proxyProtocol = ProxyProtocolVersion::kOff;  ///< header sent first
+  ClientTlsOptions tls;  ///< --tls...: TLS after the PROXY header (if any)
 
   bool openLoop() const { return rateFramesPerS > 0; }
 };

@@ -59,7 +59,30 @@ nlohmann::ordered_json optionsJson(const LoadgenOptions& o) {
   j["warmup_s"] = o.warmupS;
   j["seed"] = o.seed;
   j["proxy_protocol"] = std::string(toString(o.proxyProtocol));
+  j["tls"] = o.tls.enabled;
+  if (o.tls.enabled) {
+    j["tls_ca"] = o.tls.caFile;
+    j["tls_cert"] = o.tls.certFile;
+    j["tls_server_name"] = o.tls.serverName.empty() ? o.host : o.tls.serverName;
+  }
   return j;
+}
+
+/// Connect time of the opened connections (TCP, plus the TLS handshake with
+/// --tls) and how fast they opened; false when the run did not measure it.
+struct ConnectFigures {
+  double meanMs = 0;
+  double maxMs = 0;
+  double perS = 0;
+};
+
+bool connectFiguresOf(const LoadResult& r, ConnectFigures& f) {
+  const LoadTotals& t = r.totals;
+  if (t.connectionsOpened == 0 || r.connectSpanS <= 0) return false;
+  f.meanMs = static_cast<double>(t.connectNsTotal) / static_cast<double>(t.connectionsOpened) / 1e6;
+  f.maxMs = static_cast<double>(t.connectNsMax) / 1e6;
+  f.perS = static_cast<double>(t.connectionsOpened) / r.connectSpanS;
+  return true;
 }
 
 }  // namespace
@@ -76,8 +99,9 @@ std::string describeRun(const LoadgenOptions& o) {
   std::string proxy = o.proxyProtocol == ProxyProtocolVersion::kOff
                           ? std::string()
                           : fmt::format(", PROXY {} headers", toString(o.proxyProtocol));
-  return fmt::format("{}:{}, {} connections on {} threads, {}, {} payloads, {}{}{}", o.host, o.port,
-                     o.connections, o.threads, model, size, amount, o.echo ? ", echo" : "", proxy);
+  return fmt::format("{}:{}, {} connections on {} threads, {}, {} payloads, {}{}{}{}", o.host,
+                     o.port, o.connections, o.threads, model, size, amount, o.echo ? ", echo" : "",
+                     proxy, o.tls.enabled ? ", TLS" : "");
 }
 
 nlohmann::ordered_json resultJson(const LoadgenOptions& o, const LoadResult& r) {
@@ -93,6 +117,14 @@ nlohmann::ordered_json resultJson(const LoadgenOptions& o, const LoadResult& r) 
                                           o.connections, t.connectionsOpened + t.connectionsFailed +
                                                              t.connectionsAborted)},
       {"source_retries", t.sourceRetries}};
+  if (ConnectFigures f; connectFiguresOf(r, f)) {
+    // With --tls a connect ends when the handshake is done.
+    j["connect"] = {{"per_s", std::round(f.perS * 10) / 10},
+                    {"mean_ms", std::round(f.meanMs * 1000) / 1000},
+                    {"max_ms", std::round(f.maxMs * 1000) / 1000},
+                    {"span_s", r.connectSpanS},
+                    {"includes_tls_handshake", o.tls.enabled}};
+  }
   j["frames"] = {{"sent", t.framesSent}, {"echoed", t.framesEchoed}};
   j["bytes"] = {{"sent", t.bytesSent}, {"echoed", t.bytesEchoed}};
   j["duration_s"] = r.durationS;
@@ -117,6 +149,7 @@ nlohmann::ordered_json resultJson(const LoadgenOptions& o, const LoadResult& r) 
     errors[std::string(errorKindName(static_cast<ErrorKind>(i)))] = t.errors[i];
   }
   j["errors"] = errors;
+  if (!t.tlsFailures.empty()) j["tls_failures"] = t.tlsFailures;
   j["errors_total"] = t.totalErrors();
   j["interrupted"] = r.interrupted;
   std::string why;
@@ -135,6 +168,10 @@ void printSummary(std::FILE* out, const LoadgenOptions& o, const LoadResult& r,
              r.interrupted ? " (interrupted)" : "");
   fmt::print(out, "  {:<16}opened {}, failed {}, aborted {}\n", "connections", t.connectionsOpened,
              t.connectionsFailed, t.connectionsAborted);
+  if (ConnectFigures f; connectFiguresOf(r, f)) {
+    fmt::print(out, "  {:<16}{:.0f}/s{}, mean {:.3f} ms, max {:.3f} ms\n", "connects", f.perS,
+               o.tls.enabled ? " (TLS handshakes included)" : "", f.meanMs, f.maxMs);
+  }
   fmt::print(out, "  {:<16}{}  ({:.0f} frames/s)\n", "frames sent", t.framesSent, rates.framesPerS);
   fmt::print(out, "  {:<16}{}  ({:.2f} MB/s, headers included)\n", "bytes sent", t.bytesSent,
              rates.mbPerS);
@@ -156,6 +193,8 @@ void printSummary(std::FILE* out, const LoadgenOptions& o, const LoadResult& r,
                           errorKindName(static_cast<ErrorKind>(i)), t.errors[i]);
   }
   fmt::print(out, "  {:<16}{}\n", "errors", errors.empty() ? "none" : errors);
+  for (const auto& [reason, count] : t.tlsFailures)
+    fmt::print(out, "  {:<16}{} x {}\n", "tls failure", count, reason);
   std::string why;
   int status = exitStatus(o, r, why);
   fmt::print(out, "  {:<16}{}\n", "result", status == 0 ? "ok" : "FAILED: " + why);

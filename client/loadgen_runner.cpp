@@ -90,6 +90,9 @@ LoadResult LoadRunner::run() {
   std::uint64_t endNs =
       result.totals.lastActivityNs > plan_.startNs ? result.totals.lastActivityNs : uv_hrtime();
   result.durationS = static_cast<double>(endNs - plan_.startNs) / 1e9;
+  if (result.totals.lastOpenNs > plan_.startNs) {
+    result.connectSpanS = static_cast<double>(result.totals.lastOpenNs - plan_.startNs) / 1e9;
+  }
   return result;
 }
 

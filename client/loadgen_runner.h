@@ -27,6 +27,7 @@ struct LoadResult {
   LoadTotals totals;
   LatencyHistogram latencies;  ///< µs-accurate samples in ns (with --echo)
   double durationS = 0;        ///< start to the last frame sent, echoed or read by the server
+  double connectSpanS = 0;     ///< start to the last connection opened (0: unknown, e.g. merged)
   bool interrupted = false;    ///< stopped by SIGINT/SIGTERM
 };
 

@@ -18,8 +18,10 @@ constexpr std::array<std::string_view, kErrorKindCount> kErrorKindNames = {
     "connect_addr_not_avail",
     "connect_no_descriptors",
     "connect_other",
+    "tls_handshake",
     "reset",
     "read_error",
+    "tls_error",
     "write_error",
     "closed_by_peer",
     "echo_mismatch",
@@ -67,8 +69,14 @@ void LoadTotals::add(const LoadCounters& c) {
   framesEchoed += get(c.framesEchoed);
   bytesEchoed += get(c.bytesEchoed);
   lastActivityNs = std::max(lastActivityNs, get(c.lastActivityNs));
+  connectNsTotal += get(c.connectNsTotal);
+  connectNsMax = std::max(connectNsMax, get(c.connectNsMax));
+  lastOpenNs = std::max(lastOpenNs, get(c.lastOpenNs));
   for (std::size_t i = 0; i < kErrorKindCount; ++i)
     errors[i] += get(c.errors[i]);
+  std::lock_guard lock(c.tlsFailuresMutex);
+  for (const auto& [reason, count] : c.tlsFailures)
+    tlsFailures[reason] += count;
 }
 
 std::uint64_t LoadTotals::totalErrors() const {

@@ -10,7 +10,9 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <mutex>
+#include <string>
 #include <string_view>
 
 #include "latency_histogram.h"
@@ -24,8 +26,10 @@ enum class ErrorKind : std::uint8_t {
   kConnectAddrNotAvail,   ///< EADDRNOTAVAIL: out of ephemeral ports
   kConnectNoDescriptors,  ///< EMFILE/ENFILE: out of file descriptors
   kConnectOther,
+  kTlsHandshake,    ///< the TLS handshake failed (a connect failure; reasons in tlsFailures)
   kReset,           ///< an open connection was reset
   kReadError,       ///< another read failure
+  kTlsError,        ///< an open TLS session failed (an alert, a bad record)
   kWriteError,      ///< a write failed (EPIPE, ...)
   kClosedByPeer,    ///< the server closed before the run was over
   kEchoMismatch,    ///< an echoed frame differs from the frame sent
@@ -55,7 +59,16 @@ struct alignas(64) LoadCounters {
   std::atomic<std::uint64_t> framesEchoed{0};
   std::atomic<std::uint64_t> bytesEchoed{0};
   std::atomic<std::uint64_t> lastActivityNs{0};  ///< uv_hrtime of the last frame sent or echoed
+  /// Connect time (start of connect to TCP connected or, with --tls, to the
+  /// handshake done) of the connections opened: sum, largest, and when the
+  /// last one opened (uv_hrtime).
+  std::atomic<std::uint64_t> connectNsTotal{0};
+  std::atomic<std::uint64_t> connectNsMax{0};
+  std::atomic<std::uint64_t> lastOpenNs{0};
   std::array<std::atomic<std::uint64_t>, kErrorKindCount> errors{};
+  /// OpenSSL's reason for each TLS failure (tls_handshake and tls_error), by count.
+  mutable std::mutex tlsFailuresMutex;
+  std::map<std::string, std::uint64_t> tlsFailures;
 
   /// counter += n, for the single writer (no read-modify-write needed).
   static void add(std::atomic<std::uint64_t>& counter, std::uint64_t n = 1) {
@@ -66,6 +79,20 @@ struct alignas(64) LoadCounters {
   }
   void addError(ErrorKind kind, std::uint64_t n = 1) {
     add(errors[static_cast<std::size_t>(kind)], n);
+  }
+  /// Counts a TLS failure of kind, with OpenSSL's reason.
+  void addTlsFailure(ErrorKind kind, const std::string& reason) {
+    addError(kind);
+    std::lock_guard lock(tlsFailuresMutex);
+    ++tlsFailures[reason];
+  }
+  /// A connection opened after connectNs.
+  void addConnectTime(std::uint64_t connectNs, std::uint64_t nowNs) {
+    add(connectNsTotal, connectNs);
+    if (connectNs > connectNsMax.load(std::memory_order_relaxed)) {
+      connectNsMax.store(connectNs, std::memory_order_relaxed);
+    }
+    lastOpenNs.store(nowNs, std::memory_order_relaxed);
   }
 };
 
@@ -82,7 +109,11 @@ struct LoadTotals {
   std::uint64_t framesEchoed = 0;
   std::uint64_t bytesEchoed = 0;
   std::uint64_t lastActivityNs = 0;
+  std::uint64_t connectNsTotal = 0;
+  std::uint64_t connectNsMax = 0;
+  std::uint64_t lastOpenNs = 0;
   std::array<std::uint64_t, kErrorKindCount> errors{};
+  std::map<std::string, std::uint64_t> tlsFailures;
 
   void add(const LoadCounters& c);
   std::uint64_t totalErrors() const;

@@ -49,10 +49,15 @@ void BlockSink::handOver() {
 }
 
 std::shared_ptr<spdlog::logger> makeBlockLogger(const std::string& name, LogWriter& writer,
-                                                spdlog::level::level_enum level, bool neverWait) {
+                                                spdlog::level::level_enum level, bool neverWait,
+                                                LogFormat format) {
   auto sink = std::make_shared<BlockSink>(writer, neverWait);
   auto logger = std::make_shared<spdlog::logger>(name, std::move(sink));
-  logger->set_formatter(std::make_unique<LineFormatter>());
+  if (format == LogFormat::kJson) {
+    logger->set_formatter(std::make_unique<JsonLineFormatter>());
+  } else {
+    logger->set_formatter(std::make_unique<LineFormatter>());
+  }
   logger->set_level(level);
   return logger;
 }

@@ -13,6 +13,7 @@
 
 #include <memory>
 
+#include "json_line_formatter.h"
 #include "log_writer.h"
 
 namespace uvframe {
@@ -50,9 +51,10 @@ class BlockSink final : public spdlog::sinks::base_sink<spdlog::details::null_mu
 inline constexpr const char* kLogPattern = "[%Y-%m-%d %H:%M:%S.%e] [%l] %v";
 
 /// A logger named name writing through a new BlockSink of writer, with the
-/// uvframe pattern and the given level.
+/// uvframe pattern (or one JSON object per line) and the given level.
 std::shared_ptr<spdlog::logger> makeBlockLogger(const std::string& name, LogWriter& writer,
                                                 spdlog::level::level_enum level,
-                                                bool neverWait = false);
+                                                bool neverWait = false,
+                                                LogFormat format = LogFormat::kText);
 
 }  // namespace uvframe

@@ -8,6 +8,8 @@
 // stuck inside write(2).
 #include "log_writer.h"
 
+#include "log_rotation.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 
@@ -148,6 +150,8 @@ struct LogWriter::Core {
   void reopenFile(const Block* inFlight, std::size_t* done);
   void noteFileFailure(int err);
   void noteFileRecovered();
+  bool rotating() const { return hasFile && options.maxFileBytes > 0 && options.maxFiles > 0; }
+  void rotateFile();
   bool payOff(std::uint64_t Counters::*written, std::uint64_t& owed, std::size_t n);
   bool isAbandoned() const;
 
@@ -159,6 +163,8 @@ struct LogWriter::Core {
 
   // Writer thread only (and the constructor).
   bool fileAtLineStart = true;  // the file's last byte is '\n', or it is empty
+  std::uint64_t fileBytes = 0;  // the file's size (rotation)
+  std::uint64_t rotateAt = 0;   // rotate once fileBytes reaches it (after a failure: later)
   bool failing = false;
   Clock::time_point failingSince{};
   Clock::time_point lastReport{};
@@ -192,6 +198,9 @@ LogWriter::Core::Core(Options o)
                                "': " + errnoText(err));
     }
     fileAtLineStart = fileEndsAtLineStart(fileFd, options.filePath);
+    const FileSpot spot = spotOf(fileFd);
+    fileBytes = spot.known ? static_cast<std::uint64_t>(spot.size) : 0;
+    rotateAt = options.maxFileBytes;
   }
 #ifndef _WIN32
   int fds[2];
@@ -435,17 +444,51 @@ int LogWriter::Core::writeFileFrom(const Block& block, std::size_t& done) {
     long n = writeSome(fileFd, "\n", 1);
     if (n < 0) return static_cast<int>(-n);
     fileAtLineStart = true;
+    ++fileBytes;
     std::lock_guard lock(mutex);
     ++counters.bytesWritten;
   }
   while (done < block.size()) {
-    long n = writeSome(fileFd, block.data() + done, block.size() - done);
-    if (n < 0) return static_cast<int>(-n);
-    done += static_cast<std::size_t>(n);
-    fileAtLineStart = block.data()[done - 1] == '\n';
-    if (!payOff(&Counters::bytesWritten, owedFile, static_cast<std::size_t>(n))) return -1;
+    // With rotation, write up to the end of the line that fills the file,
+    // rotate, and go on with the rest in the new file.
+    std::size_t end = block.size();
+    if (rotating()) {
+      if (fileAtLineStart && fileBytes >= rotateAt) rotateFile();
+      end = done + rotationCut(block.data() + done, block.size() - done, fileBytes, rotateAt);
+    }
+    while (done < end) {
+      long n = writeSome(fileFd, block.data() + done, end - done);
+      if (n < 0) return static_cast<int>(-n);
+      done += static_cast<std::size_t>(n);
+      fileBytes += static_cast<std::uint64_t>(n);
+      fileAtLineStart = block.data()[done - 1] == '\n';
+      if (!payOff(&Counters::bytesWritten, owedFile, static_cast<std::size_t>(n))) return -1;
+    }
   }
+  if (rotating() && fileAtLineStart && fileBytes >= rotateAt) rotateFile();
   return 0;
+}
+
+// Renames the chain (log_rotation.h) and opens a new file by the path. A
+// failure is reported on stderr and the writer goes on in the file it has,
+// trying again after another maxFileBytes: the log is never lost for it.
+void LogWriter::Core::rotateFile() {
+  std::string error = rotateLogFiles(options.filePath, options.maxFiles);
+  int fd = error.empty() ? openLogFile(options.filePath) : -1;
+  if (error.empty() && fd < 0) {
+    error = "cannot open a new log file '" + options.filePath + "': " + errnoText(errno);
+  }
+  if (!error.empty()) {
+    reportToStderr("log rotation failed: " + error + "; still writing to the current file");
+    rotateAt = fileBytes + options.maxFileBytes;
+    return;
+  }
+  UVFRAME_CLOSE(fileFd);
+  fileFd = fd;
+  fileAtLineStart = fileEndsAtLineStart(fileFd, options.filePath);
+  const FileSpot spot = spotOf(fileFd);
+  fileBytes = spot.known ? static_cast<std::uint64_t>(spot.size) : 0;
+  rotateAt = options.maxFileBytes;
 }
 
 bool LogWriter::Core::takeReopenRequest() {
@@ -471,6 +514,8 @@ void LogWriter::Core::reopenFile(const Block* inFlight, std::size_t* done) {
   UVFRAME_CLOSE(fileFd);
   fileFd = fd;
   fileAtLineStart = fileEndsAtLineStart(fileFd, options.filePath);
+  fileBytes = newSpot.known ? static_cast<std::uint64_t>(newSpot.size) : 0;
+  rotateAt = options.maxFileBytes;
   if (inFlight != nullptr && *done > 0 && inFlight->data()[*done - 1] != '\n' &&
       !(oldSpot.known && oldSpot == newSpot)) {
     std::size_t lineStart = *done;

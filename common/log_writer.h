@@ -27,6 +27,9 @@
 // - Only abandon() (a shutdown that cannot wait longer) gives up: the bytes
 //   still queued or being retried are counted as lost, acquire() stops
 //   waiting and submit() discards (and counts) what it gets.
+// - With maxFileBytes and maxFiles the writer rotates the file itself at a
+//   line boundary (log_rotation.h): a file passes the size by at most one
+//   line, and every line is whole in exactly one file.
 // - The file never gets a line glued onto a cut one: when its last byte is not
 //   '\n' (a block abandoned mid-write, a file failing mid-block and then
 //   rotated, another process's partial line), the next block starts with '\n'.
@@ -86,6 +89,12 @@ class LogWriter {
     /// A failing file is reported at its first failure, then at most this often.
     std::chrono::milliseconds reportInterval{10000};
     int consoleFd = 1;  ///< the console's descriptor (tests use a pipe)
+    /// Rotation by size (log_rotation.h): once the file holds maxFileBytes,
+    /// at the end of the line that reached it, the file is renamed to
+    /// filePath.1 (and so on up to filePath.maxFiles) and a new one opened.
+    /// Either 0: no rotation.
+    std::uint64_t maxFileBytes = 0;
+    unsigned maxFiles = 0;
   };
 
   struct Counters {

@@ -29,6 +29,11 @@
 //   - with a charset such as CP949 the payload is first decoded with iconv,
 //     and the decoded text follows the same rules; bytes the charset cannot
 //     decode become \xNN;
+//   - "auto" decides per payload, never per byte: valid UTF-8 as a whole is
+//     UTF-8; else CP949 as a whole whose non-ASCII characters are all Hangul
+//     syllables (U+AC00..U+D7A3) is decoded as CP949; anything else is
+//     escaped as invalid UTF-8. The decision is on the bytes shown: a
+//     character cut by maxLoggedBytes does not spoil it;
 //   - past maxLoggedBytes of payload the text is cut at a character boundary
 //     and the line ends with " …(+K bytes)", K being the bytes not shown; an
 //     escape stands for a whole character, so it is shown whole or not at all.
@@ -37,6 +42,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
@@ -48,12 +54,26 @@ inline constexpr std::size_t kDefaultMaxLoggedBytes = 1024;
 /// Appends bytes to out, escaped by the rules above (no truncation).
 void appendEscapedUtf8(std::span<const std::byte> bytes, std::string& out);
 
+/// Whether bytes are CP949 whose non-ASCII characters are all Hangul
+/// syllables (U+AC00..U+D7A3) and hold at least one of them: the test "auto"
+/// applies to a payload that is not valid UTF-8. With cutTail, a last byte
+/// that may begin a Hangul syllable is allowed (the rest was cut off).
+bool looksLikeKoreanCp949(std::span<const std::byte> bytes, bool cutTail = false);
+
+/// How render() showed a payload.
+enum class RenderedAs : std::uint8_t {
+  kUtf8,            ///< as UTF-8, every byte valid
+  kCharset,         ///< decoded from the charset (CP949 in "auto"), every byte valid
+  kInvalidEscaped,  ///< some bytes were invalid in the charset used and became \xNN
+};
+
 /// Renders payloads of one charset for the log. Holds an iconv descriptor and a
 /// scratch buffer, so it is owned by one thread (one per worker).
 class PayloadRenderer {
  public:
-  /// encoding: "utf-8" (default), "cp949" or "euc-kr" (any name iconv knows).
-  /// Throws std::invalid_argument when iconv does not know the encoding.
+  /// encoding: "utf-8" (default), "auto" (see above), "cp949" or "euc-kr"
+  /// (any name iconv knows). Throws std::invalid_argument when iconv does not
+  /// know the encoding.
   explicit PayloadRenderer(std::string_view encoding = "utf-8",
                            std::size_t maxLoggedBytes = kDefaultMaxLoggedBytes);
   ~PayloadRenderer();
@@ -62,18 +82,30 @@ class PayloadRenderer {
 
   /// Appends the rendering of payload to out. totalBytes is the size of the
   /// whole payload when only its first bytes are at hand (0: payload.size()).
-  void render(std::span<const std::byte> payload, std::string& out, std::size_t totalBytes = 0);
+  /// Returns how the bytes shown were rendered (callers may ignore it).
+  RenderedAs render(std::span<const std::byte> payload, std::string& out,
+                    std::size_t totalBytes = 0);
 
   /// True for the names that mean plain UTF-8 ("utf-8", "utf8", any case).
   static bool isUtf8Name(std::string_view encoding);
+  /// True for "auto" (any case).
+  static bool isAutoName(std::string_view encoding);
 
  private:
-  std::size_t renderDecoded(std::span<const std::byte> shown, bool cut, std::string& out);
+  enum class Mode : std::uint8_t { kUtf8, kCharset, kAuto };
+
+  RenderedAs renderOther(std::span<const std::byte> payload, std::string& out,
+                         std::size_t totalBytes);
+  RenderedAs renderAuto(std::span<const std::byte> payload, std::size_t limit, bool cut,
+                        std::string& out, std::size_t& shownBytes);
+  std::size_t renderDecoded(std::span<const std::byte> shown, bool cut, std::string& out,
+                            bool& invalid);
   int decode(char** in, std::size_t* inLeft, std::string& out);
   void flushDecoder(std::string& out);
 
   std::size_t maxLoggedBytes_;
-  void* iconv_ = nullptr;  // iconv_t, or null for UTF-8
+  Mode mode_ = Mode::kUtf8;
+  void* iconv_ = nullptr;  // iconv_t (the charset, CP949 for "auto"), or null for UTF-8
   std::string scratch_;    // iconv output (UTF-8) before it is escaped
 };
 

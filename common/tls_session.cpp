@@ -162,12 +162,19 @@ std::size_t TlsSession::bufferedCiphertext() const {
   return in_ != nullptr ? BIO_ctrl_pending(in_) : 0;
 }
 
+bool TlsSession::hasInput() const {
+  if (ssl_ == nullptr) return false;
+  return BIO_ctrl_pending(in_) > 0 || SSL_has_pending(ssl_) == 1;
+}
+
 std::size_t TlsSession::readPlaintext(std::span<std::byte> into) {
   if (state_ == TlsState::kHandshaking) handshake();
   if (state_ != TlsState::kOpen) return 0;
   std::size_t total = 0;
+  // Once per call, not per record: a record read successfully adds nothing
+  // to the queue, and SSL_get_error only looks at it after a failure.
+  ERR_clear_error();
   while (total < into.size()) {
-    ERR_clear_error();
     std::size_t got = 0;
     int rc = SSL_read_ex(ssl_, into.data() + total, into.size() - total, &got);
     if (rc == 1) {
@@ -219,7 +226,8 @@ std::span<const std::byte> TlsSession::pendingCiphertext() const {
 
 void TlsSession::consumeCiphertext(std::size_t n) {
   // A memory BIO cannot skip bytes; read them into a scratch buffer (the
-  // copy costs far less than the encryption that produced them).
+  // copy costs far less than the encryption that produced them; BIO_reset
+  // would clear the BIO's whole capacity with memset instead).
   std::byte scratch[4096];
   while (n > 0 && out_ != nullptr) {
     int got = BIO_read(out_, scratch, static_cast<int>(std::min(n, sizeof scratch)));

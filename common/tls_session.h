@@ -112,6 +112,9 @@ class TlsSession {
   /// Received ciphertext OpenSSL has not consumed yet (a partial record, or
   /// records waiting for readPlaintext).
   std::size_t bufferedCiphertext() const;
+  /// Whether readPlaintext may have something: received ciphertext not yet
+  /// consumed, or a decrypted record not yet read whole.
+  bool hasInput() const;
 
   /// Decrypts into `into` as much as is available and fits; returns the byte
   /// count. 0: nothing now (see state(): more bytes needed, peer closed, or

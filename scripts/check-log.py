@@ -19,6 +19,12 @@ checked on its own (the server's frames= against the messages it logged).
     check-log.py LOG_A LOG_B LOG_C --json RUN_1.json --json RUN_2.json
     check-log.py SERVER_LOG... --peer 127.0.0.1:55244  one connection's story
 
+JSON logs (--log-format json) are read as well, detected per file by their
+first line; their events are checked like the text lines. Rotated files of
+one log (--log-max-size: server.log.3 server.log.2 server.log.1 server.log)
+may be named in any order, e.g. `check-log.py server.log*`: the files of one
+rotation chain are read oldest first.
+
 Exit status: 0 when everything is complete, 1 on any gap, duplicate,
 reordering or count mismatch (or, with --peer, when the peer is not in any
 log), 2 on bad arguments or an unreadable file.
@@ -167,10 +173,66 @@ class LogScan:
             self.file.last_stats = parse_pairs(m.group(1))
 
 
+def json_as_text(line):
+    """One --log-format json line as the text line it stands for (the body,
+    without spdlog's prefix), or the line itself when it is not JSON."""
+    try:
+        e = json.loads(line)
+    except ValueError:
+        return line
+    if not isinstance(e, dict):
+        return line
+    event = e.get("event")
+    ip, port = e.get("ip"), e.get("port")
+    if event == "message":
+        return f"[tcp/{peer_key(ip, port)}] {e.get('payload', '')}"
+    if event == "connected":
+        return f"[tcp server] client connected: ip={ip}, port={port}"
+    if event == "disconnected":
+        return (f"[tcp server] client disconnected: ip={ip}, port={port} "
+                f"(reason={e.get('reason')}, frames={e.get('frames')}, bytes={e.get('bytes')})")
+    if event == "listening":
+        return f"[tcp server] listening on {e.get('address')}"
+    if event == "stats":
+        skip = ("ts", "level", "event")
+        pairs = ", ".join(f"{k}={str(v).lower() if isinstance(v, bool) else v}"
+                          for k, v in e.items() if k not in skip)
+        return f"[tcp server] stats: {pairs}"
+    return f"[tcp server] {event}: {e.get('message', '')}"
+
+
 def read_lines(path):
     with open(path, "r", encoding="utf-8", errors="replace") as f:
+        first = True
+        is_json = False
         for line in f:
-            yield line.rstrip("\n")
+            line = line.rstrip("\n")
+            if first:
+                is_json = line.startswith("{")
+                first = False
+            yield json_as_text(line) if is_json else line
+
+
+ROTATED_RE = re.compile(r"^(.*)\.(\d+)$")
+
+
+def rotation_order(paths):
+    """The paths in the order given, except that the files of one rotation
+    chain (BASE, BASE.1, BASE.2, ...) are read together, oldest first."""
+    def base_of(path):
+        m = ROTATED_RE.match(path)
+        return (m.group(1), int(m.group(2))) if m else (path, 0)
+    groups = collections.defaultdict(list)
+    for path in paths:
+        groups[base_of(path)[0]].append(path)
+    ordered, done = [], set()
+    for path in paths:
+        base = base_of(path)[0]
+        if base in done:
+            continue
+        done.add(base)
+        ordered += sorted(groups[base], key=lambda p: -base_of(p)[1])
+    return ordered
 
 
 def load_run(path):
@@ -340,7 +402,8 @@ def main(argv):
                     "several --json runs (load generators on several hosts) are checked "
                     "as one.")
     parser.add_argument("logs", nargs="+", metavar="SERVER_LOG",
-                        help="the servers' log files (--log-file)")
+                        help="the servers' log files (--log-file; text or --log-format json, "
+                             "detected per file; rotated files FILE.N are read oldest first)")
     parser.add_argument("--json", action="append", default=[], metavar="RUN.json",
                         help="a load generator's --json file, to compare totals "
                              "(repeat for runs made at once: their frames sent are added)")
@@ -348,6 +411,7 @@ def main(argv):
     parser.add_argument("--all-frames", action="store_true",
                         help="with --peer, print every frame line, not only the first and last")
     args = parser.parse_args(argv)
+    args.logs = rotation_order(args.logs)
     try:
         if args.peer:
             peer = normalize_peer(args.peer)

@@ -28,14 +28,15 @@ echo "== libFuzzer targets (clang, ASan + UBSan), about 20 s each"
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DUVFRAME_BUILD_FUZZ=ON -DUVFRAME_BUILD_BENCH=OFF
 cmake --build build-fuzz -j "$jobs" --target fuzz_frame_decoder fuzz_frame_reassembler \
-  fuzz_payload_renderer fuzz_http_request fuzz_proxy_header fuzz_tls_session
+  fuzz_payload_renderer fuzz_http_request fuzz_proxy_header fuzz_tls_session fuzz_framing
 ctest --test-dir build-fuzz --output-on-failure -L fuzz
 
 echo "== ThreadSanitizer build; integration and abuse tests against 2-worker servers"
 cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DUVFRAME_SANITIZE=thread -DUVFRAME_BUILD_BENCH=OFF
 cmake --build build-tsan -j "$jobs" \
-  --target uvframe-server uvframe_integration_tests uvframe_abuse_tests
+  --target uvframe-server uvframe_integration_tests uvframe_log_format_integration_tests \
+  uvframe_abuse_tests
 # Servers started without --workers run one worker per CPU the process may
 # use (uv_available_parallelism honours the affinity mask): pin the run to two
 # CPUs so every server has two worker threads for TSan to watch. On a

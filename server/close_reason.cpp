@@ -27,6 +27,8 @@ std::string_view toString(CloseReason reason) {
       return "connection limit";
     case CloseReason::kMaxAge:
       return "max age";
+    case CloseReason::kTlsError:
+      return "tls error";
     case CloseReason::kUntrustedProxy:
       return "untrusted proxy";
     case CloseReason::kProxyTimeout:
@@ -37,6 +39,8 @@ std::string_view toString(CloseReason reason) {
       return "not allowed";
     case CloseReason::kTooManyFromIp:
       return "too many from ip";
+    case CloseReason::kTlsHandshakeFailed:
+      return "tls handshake failed";
     case CloseReason::kCount:
       break;
   }

@@ -21,12 +21,14 @@ enum class CloseReason : std::uint8_t {
   kWriteTimeout,
   kRefused,
   kMaxAge,
+  kTlsError,  ///< a TLS record or alert after the handshake
   // Closed before it is a client (no connected line): refusals.
   kUntrustedProxy,
   kProxyTimeout,
   kBadProxyHeader,
   kNotAllowed,
   kTooManyFromIp,
+  kTlsHandshakeFailed,
   kCount,  ///< number of reasons (not a reason)
 };
 std::string_view toString(CloseReason reason);
@@ -36,7 +38,8 @@ std::string_view toString(CloseReason reason);
 constexpr bool isRefusal(CloseReason r) {
   return r == CloseReason::kRefused || r == CloseReason::kUntrustedProxy ||
          r == CloseReason::kProxyTimeout || r == CloseReason::kBadProxyHeader ||
-         r == CloseReason::kNotAllowed || r == CloseReason::kTooManyFromIp;
+         r == CloseReason::kNotAllowed || r == CloseReason::kTooManyFromIp ||
+         r == CloseReason::kTlsHandshakeFailed;
 }
 
 inline constexpr std::size_t kCloseReasonCount = static_cast<std::size_t>(CloseReason::kCount);

@@ -43,9 +43,9 @@ void Connection::start() {
   counted_ = true;
   worker_.shared().openConnections.fetch_add(1, std::memory_order_relaxed);
   const ServerOptions& o = worker_.options();
+  if (auto context = worker_.shared().tls.get()) tls_ = std::make_unique<TlsSession>(*context);
   if (o.proxyProtocol == ProxyMode::kOff) {
-    if (!admit()) return;
-    announce(nullptr);
+    if (!becomeClient(nullptr)) return;
   } else if (!worker_.shared().trustedProxies.contains(reinterpret_cast<sockaddr*>(&addr))) {
     refuseEarly(CloseReason::kUntrustedProxy, "not in --trusted-proxies");
     return;
@@ -67,15 +67,22 @@ void Connection::start() {
 }
 
 void Connection::announce(const PeerAddress* via) {
-  tag_ = "[tcp/" + peer_.hostPort() + "] ";
+  tag_ = worker_.events().messagePrefix(peer_);
   announced_ = true;
   bump(worker_.counters().accepted);
-  if (via == nullptr) {
-    worker_.log().info("[tcp server] client connected: ip={}, port={}", peer_.ip, peer_.port);
-  } else {
-    worker_.log().info("[tcp server] client connected: ip={}, port={} (via={})", peer_.ip,
-                       peer_.port, via->hostPort());
+  if (!worker_.log().should_log(spdlog::level::info)) return;
+  // Details: (via=PROXY, tls=VERSION, subject=CLIENT CERTIFICATE), each if known.
+  const std::string viaText = via != nullptr ? via->hostPort() : std::string();
+  std::string tlsVersion;
+  std::string subject;
+  if (tls_) {
+    tlsVersion = tls_->version();
+    subject = tls_->peerSubject();
   }
+  std::string& line = worker_.lineBuffer();
+  line.clear();
+  worker_.events().appendConnected(line, peer_, ConnectedDetails{viaText, tlsVersion, subject});
+  worker_.log().info(std::string_view(line));
 }
 
 bool Connection::takeProxyHeader() {
@@ -93,6 +100,10 @@ bool Connection::takeProxyHeader() {
     case ProxyHeaderParser::Status::kDone:
       break;
   }
+  return finishProxyHeader();
+}
+
+bool Connection::finishProxyHeader() {
   const ProxyHeader& header = proxy_->result();
   std::optional<PeerAddress> via;
   if (!header.local && header.source) {
@@ -100,8 +111,21 @@ bool Connection::takeProxyHeader() {
     peer_ = *header.source;
   }  // else a health check, or UNKNOWN: the proxy itself
   proxy_.reset();
+  return becomeClient(via ? &*via : nullptr);
+}
+
+bool Connection::becomeClient(const PeerAddress* via) {
   if (!admit()) return false;
-  announce(via ? &*via : nullptr);
+  if (!tls_) {
+    announce(via);
+    return true;
+  }
+  // The connected line waits for the handshake (connection_tls.cpp).
+  if (via != nullptr) via_ = std::make_unique<PeerAddress>(*via);
+  if (tls_->state() == TlsState::kFailed) {
+    refuseEarly(CloseReason::kTlsHandshakeFailed, tls_->failureReason());
+    return false;
+  }
   return true;
 }
 
@@ -167,6 +191,10 @@ void Connection::close(CloseReason reason) {
   if (announced_) logDisconnected(reason);
   countClose(reason);
   worker_.wheel().cancel(timer_);
+  if (tls_ && tls_->handshakeDone() && tls_->state() != TlsState::kFailed) {
+    tls_->shutdown();  // close_notify, if the socket takes it now
+    flushTlsBestEffort();
+  }
   if (limits_ && limits_->countedIp) {
     worker_.shared().connectionsPerIp.remove(*limits_->countedIp);
     limits_->countedIp.reset();
@@ -182,18 +210,17 @@ void Connection::close(CloseReason reason) {
 }
 
 void Connection::logDisconnected(CloseReason reason) {
-  double seconds = static_cast<double>(uv_now(worker_.loop()) - startMs_) / 1000.0;
-  std::size_t unfinished = frames_.unfinishedBytes();
-  if (unfinished == 0) {
-    worker_.log().info(
-        "[tcp server] client disconnected: ip={}, port={} (reason={}, frames={}, bytes={}, "
-        "duration={:.3f}s)",
-        peer_.ip, peer_.port, toString(reason), frameCount_, bytes_, seconds);
-  } else {
-    worker_.log().info(
-        "[tcp server] client disconnected: ip={}, port={} (reason={}, frames={}, bytes={}, "
-        "duration={:.3f}s, unfinished={} bytes)",
-        peer_.ip, peer_.port, toString(reason), frameCount_, bytes_, seconds, unfinished);
+  if (worker_.log().should_log(spdlog::level::info)) {
+    DisconnectedDetails d;
+    d.reason = toString(reason);
+    d.frames = frameCount_;
+    d.bytes = bytes_;
+    d.durationSeconds = static_cast<double>(uv_now(worker_.loop()) - startMs_) / 1000.0;
+    d.unfinishedBytes = frames_.unfinishedBytes();
+    std::string& line = worker_.lineBuffer();
+    line.clear();
+    worker_.events().appendDisconnected(line, peer_, d);
+    worker_.log().info(std::string_view(line));
   }
   bump(worker_.counters().closed);
 }
@@ -239,7 +266,8 @@ void Connection::onClose(uv_handle_t* handle) noexcept {
 }
 
 void Connection::onAlloc(uv_handle_t* handle, std::size_t, uv_buf_t* buf) noexcept {
-  std::span<std::byte> room = ownerOf<Connection>(handle)->roomForRead();
+  auto* self = ownerOf<Connection>(handle);
+  std::span<std::byte> room = self->tls_ ? self->roomForCiphertext() : self->roomForRead();
   // An empty span makes libuv report UV_ENOBUFS and end this read callback.
   *buf = uv_buf_init(reinterpret_cast<char*>(room.data()), static_cast<unsigned>(room.size()));
 }
@@ -273,7 +301,9 @@ void Connection::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf)
 }
 
 void Connection::handleRead(ssize_t nread, std::size_t offeredBytes) {
-  if (nread > 0) {
+  if (nread > 0 && tls_) {
+    handleCipherBytes(worker_.tlsScratch().first(static_cast<std::size_t>(nread)));
+  } else if (nread > 0) {
     handleBytes(static_cast<std::size_t>(nread), offeredBytes);
   } else if (nread == 0) {
     // EAGAIN: nothing this time.
@@ -388,7 +418,7 @@ void Connection::logFrame(std::span<const std::byte> payload, std::size_t totalB
                           spdlog::log_clock::time_point when) {
   std::string& line = worker_.lineBuffer();
   line.assign(tag_);
-  worker_.renderer().render(payload, line, totalBytes);
+  worker_.events().appendMessage(line, worker_.renderer(), payload, totalBytes);
   worker_.log().log(when, spdlog::source_loc{}, spdlog::level::info, std::string_view(line));
 }
 
@@ -431,7 +461,12 @@ void Connection::resume(std::uint8_t bit) {
   lastActivityMs_ = now;
   if (bit != kPausedForMemory && frames_.hasPartial()) partialSinceMs_ = now;
   int rc = uv_read_start(stream(), onAlloc, onRead);
-  if (rc != 0) closeWithError(CloseReason::kReadError, rc);
+  if (rc != 0) {
+    closeWithError(CloseReason::kReadError, rc);
+    return;
+  }
+  // Received bytes the TLS session still holds: the socket may stay quiet.
+  if (tls_ && tls_->hasInput()) worker_.schedulePump(id_);
 }
 
 void Connection::resumeAfterMemoryWait() {

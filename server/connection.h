@@ -41,6 +41,7 @@
 #include "peer_address.h"
 #include "proxy_header.h"
 #include "timing_wheel.h"
+#include "tls_session.h"
 #include "token_bucket.h"
 
 namespace uvframe {
@@ -96,6 +97,10 @@ class Connection {
 
   const PeerAddress& peer() const { return peer_; }
 
+  /// TLS: decrypts what the session holds into the ring and handles the
+  /// frames, until it is empty or the connection pauses (connection_tls.cpp).
+  void pumpTls();
+
  private:
   enum PauseBits : std::uint8_t { kPausedForEcho = 1, kPausedForMemory = 2, kPausedForRate = 4 };
   struct EchoWrite;
@@ -148,7 +153,26 @@ class Connection {
   void resume(std::uint8_t bit);
   void closeWithError(CloseReason reason, int status);
 
+  /// After a complete PROXY header: the client it names becomes the peer;
+  /// false if the connection was refused.
+  bool finishProxyHeader();
+  /// The client is admitted: TLS waits for the handshake, plaintext is
+  /// announced now. False if refused.
+  bool becomeClient(const PeerAddress* via);
+
+  // connection_tls.cpp
+  std::span<std::byte> roomForCiphertext();
+  void handleCipherBytes(std::span<const std::byte> bytes);
+  void sendTlsOutput();
+  void failTls();
+  /// Sends what the session has queued (an alert, close_notify) if the
+  /// socket takes it now; never queues.
+  void flushTlsBestEffort();
+  bool judgeTlsHandshakeTimeout(std::uint64_t nowMs);
+
   // connection_echo.cpp
+  /// Sends bytes as they are: one uv_try_write, the rest copied and queued.
+  void writeWire(std::span<const std::byte> bytes);
   void sendEcho(std::span<const std::byte> frames);
   void handleWriteDone(std::size_t bytes, int status);
   void handlePeerHalfClosed();
@@ -162,6 +186,8 @@ class Connection {
   bool judgeProxyTimeout(std::uint64_t nowMs);
   bool judgeMaxAge(std::uint64_t nowMs);
   std::uint64_t kernelBytesPending();
+  /// Bytes the kernel still holds to send to the peer (0 where unknown).
+  std::uint64_t kernelBytesUnsent();
 
   uv_tcp_t tcp_;
   Worker& worker_;
@@ -173,6 +199,11 @@ class Connection {
   /// The PROXY header being read (--proxy-protocol), until it is complete.
   std::unique_ptr<ProxyHeaderParser> proxy_;
   std::unique_ptr<Limits> limits_;
+  /// --tls-cert: the connection's TLS session (null for plaintext).
+  std::unique_ptr<TlsSession> tls_;
+  /// With PROXY protocol and TLS: the proxy, named once the handshake is done.
+  std::unique_ptr<PeerAddress> via_;
+  bool tlsBuffersHeld_ = false;  ///< read since the session last gave its buffers back
 
   std::uint64_t frameCount_ = 0;
   std::uint64_t bytes_ = 0;
@@ -181,6 +212,7 @@ class Connection {
   std::uint64_t partialSinceMs_ = 0;        ///< when the unfinished frame began
   std::uint64_t lastWriteProgressMs_ = 0;   ///< when the peer last took echo bytes
   std::uint64_t echoBytesTakenSeen_ = 0;    ///< echo bytes taken at that time
+  std::uint64_t kernelUnsentSeen_ = 0;      ///< the kernel's send queue at the last check
   std::uint64_t echoBytesQueuedTotal_ = 0;  ///< every echo byte ever handed to uv_write
   std::size_t queuedEchoBytes_ = 0;         ///< copied echo bytes not yet written
   std::uint64_t turn_ = 0;                  ///< the worker's loop turn of turnBytes_

@@ -26,6 +26,21 @@ struct Connection::EchoWrite {
 
 void Connection::sendEcho(std::span<const std::byte> frames) {
   if (isClosing()) return;
+  if (!tls_) {
+    writeWire(frames);
+    return;
+  }
+  // TLS: the frames are encrypted into records (the one copy TLS needs), and
+  // the records go out like plaintext echoes, charged the same way.
+  if (!tls_->writePlaintext(frames)) {
+    failTls();
+    return;
+  }
+  sendTlsOutput();
+}
+
+void Connection::writeWire(std::span<const std::byte> frames) {
+  if (isClosing()) return;
   if (queuedEchoBytes_ == 0) {
     uv_buf_t buf = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(frames.data())),
                                static_cast<unsigned>(frames.size()));
@@ -54,6 +69,7 @@ void Connection::sendEcho(std::span<const std::byte> frames) {
     // The write clock starts with the first byte the peer leaves waiting.
     lastWriteProgressMs_ = uv_now(worker_.loop());
     echoBytesTakenSeen_ = echoBytesQueuedTotal_;
+    kernelUnsentSeen_ = kernelBytesUnsent();
   }
   queuedEchoBytes_ += frames.size();
   echoBytesQueuedTotal_ += frames.size();

@@ -24,6 +24,9 @@
 #else
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#ifdef __linux__
+#include <linux/sockios.h>  // SIOCOUTQ: bytes in the socket's send queue
+#endif
 #endif
 
 #include "connection.h"
@@ -52,8 +55,10 @@ std::uint64_t Connection::nextDeadlineMs() const {
   if (isClosing()) return kNever;
   const ServerOptions& o = worker_.options();
   if (proxy_) return startMs_ + ms(o.proxyTimeoutSeconds);
-  if (!announced_) return kNever;
+  if (!announced_) return tls_ ? startMs_ + ms(o.tlsHandshakeTimeoutSeconds) : kNever;
   std::uint64_t next = kNever;
+  // A TLS session gives its buffers back after a second of silence.
+  if (tlsBuffersHeld_) next = lastActivityMs_ + kParkAfterMs;
   if (o.maxConnectionAgeSeconds > 0 && !ageDue_) {
     next = startMs_ + ms(o.maxConnectionAgeSeconds);
   }
@@ -93,8 +98,15 @@ void Connection::handleTimer(std::uint64_t nowMs) {
   }
   if (proxy_) {
     if (judgeProxyTimeout(nowMs)) return;
+  } else if (!announced_) {
+    if (tls_ && judgeTlsHandshakeTimeout(nowMs)) return;
   } else if (judgeMaxAge(nowMs) || judgeWriteTimeout(nowMs) || judgeReadTimeouts(nowMs)) {
     return;
+  }
+  if (tlsBuffersHeld_ && nowMs - lastActivityMs_ >= kParkAfterMs && !tls_->hasInput() &&
+      queuedEchoBytes_ == 0) {
+    tls_->releaseBuffers();
+    tlsBuffersHeld_ = false;
   }
   // Park a stalled peer: its chunk goes back to the pool.
   if (frames_.hasPartial() && nowMs - lastActivityMs_ >= kParkAfterMs &&
@@ -109,13 +121,20 @@ void Connection::handleTimer(std::uint64_t nowMs) {
 }
 
 // A peer with echo bytes queued must take some of them within
-// --write-timeout. Progress is any byte taken (libuv's write queue shrinks
-// during a long write), not a finished write.
+// --write-timeout. Progress is any byte taken, not a finished write: libuv's
+// write queue shrinking, or the kernel's send queue shrinking. The second
+// matters when the kernel holds megabytes for a peer that reads (TCP grows
+// the send buffer up to tcp_wmem's 4 MiB): the socket becomes writable
+// again only once a third of it has drained, which at a slow reader's pace
+// can take longer than the timeout while the peer keeps reading.
 bool Connection::judgeWriteTimeout(std::uint64_t nowMs) {
   const ServerOptions& o = worker_.options();
   if (queuedEchoBytes_ == 0 || o.writeTimeoutSeconds <= 0) return false;
   std::uint64_t taken = echoBytesQueuedTotal_ - stream()->write_queue_size;
-  if (taken > echoBytesTakenSeen_) {
+  std::uint64_t unsent = kernelBytesUnsent();
+  const bool kernelDrained = unsent < kernelUnsentSeen_;
+  kernelUnsentSeen_ = unsent;
+  if (taken > echoBytesTakenSeen_ || kernelDrained) {
     echoBytesTakenSeen_ = taken;
     lastWriteProgressMs_ = nowMs;
     return false;
@@ -204,6 +223,17 @@ std::uint64_t Connection::kernelBytesPending() {
   return static_cast<std::uint64_t>(n);
 }
 
+std::uint64_t Connection::kernelBytesUnsent() {
+#ifdef SIOCOUTQ
+  uv_os_fd_t fd;
+  int n = 0;
+  if (uv_fileno(handle(), &fd) != 0 || ioctl(fd, SIOCOUTQ, &n) != 0 || n < 0) return 0;
+  return static_cast<std::uint64_t>(n);
+#else
+  return 0;  // no such query: progress is libuv's write queue alone
+#endif
+}
+
 void Connection::noteBytesBeforeShutdown() {
   // A connection still reading its PROXY header drains too: its frames may
   // follow the header in the same bytes.
@@ -223,10 +253,12 @@ std::uint64_t Connection::drainUntil(std::uint64_t deadlineMs) {
   if (isClosing() || uv_fileno(handle(), &fd) != 0) return 0;
   // Frames the rate limit held back in the ring are logged first.
   if (limits_ && !frames_.ring().empty()) handleBytes(0, 0);
+  if (tls_) pumpTls();  // and what the TLS session holds
   while (shutdownPendingBytes_ > 0 && !isClosing()) {
     uv_update_time(worker_.loop());
     if (uv_now(worker_.loop()) >= deadlineMs) break;
-    std::span<std::byte> room = frames_.prepareRead();
+    if (tls_ && tls_->hasInput()) break;  // the memory rule stopped the pump
+    std::span<std::byte> room = tls_ ? worker_.tlsScratch() : frames_.prepareRead();
     if (room.empty()) break;  // the memory rule says no: reported by the caller
     std::size_t want = std::min<std::size_t>(room.size(), shutdownPendingBytes_);
     ssize_t n = ::recv(fd, room.data(), want, 0);
@@ -235,9 +267,14 @@ std::uint64_t Connection::drainUntil(std::uint64_t deadlineMs) {
       break;
     }
     shutdownPendingBytes_ -= static_cast<std::uint64_t>(n);
-    handleBytes(static_cast<std::size_t>(n), want);
+    if (tls_) {
+      handleCipherBytes(room.first(static_cast<std::size_t>(n)));
+    } else {
+      handleBytes(static_cast<std::size_t>(n), want);
+    }
   }
-  return isClosing() ? 0 : shutdownPendingBytes_;
+  if (isClosing()) return 0;
+  return shutdownPendingBytes_ + (tls_ ? tls_->bufferedCiphertext() : 0);
 #endif
 }
 

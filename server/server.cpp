@@ -14,6 +14,7 @@
 #include "block_sink.h"
 #include "cli_support.h"
 #include "http_request.h"
+#include "log_events.h"
 #include "metrics_collector.h"
 #include "peer_address.h"
 #include "port_probe.h"
@@ -131,6 +132,17 @@ int Server::run() {
   shared_.trustedProxies = CidrList::parse(options_.trustedProxies, nullptr).value_or(CidrList{});
   shared_.allow = CidrList::parse(options_.allow, nullptr).value_or(CidrList{});
   shared_.deny = CidrList::parse(options_.deny, nullptr).value_or(CidrList{});
+  if (options_.tls()) {
+    std::string error;
+    auto context = TlsContext::createServer(
+        {options_.tlsCert, options_.tlsKey, options_.tlsClientCa, true}, error);
+    if (!context) {
+      log_->error("[tcp server] TLS: {}", error);
+      std::fprintf(stderr, "uvframe-server: TLS: %s\n", error.c_str());
+      return 2;
+    }
+    shared_.tls.set(std::move(context));
+  }
   if (!startListening()) return 1;
   if (!startMetrics()) return 2;
   shared_.maxDescriptors = maxDescriptors_;
@@ -161,6 +173,8 @@ bool Server::openLog() {
     LogWriter::Options lo;
     lo.console = options_.console;
     lo.filePath = options_.logFile;
+    lo.maxFileBytes = options_.logMaxSizeBytes;
+    lo.maxFiles = options_.logMaxFiles;
     // Each worker may hold one partly filled block and have a few queued.
     lo.maxBlocks = std::max<std::size_t>(lo.maxBlocks, 4 * (options_.workers + 1));
     // Runs on the writer thread: hand the outcome to the control loop, which
@@ -184,7 +198,7 @@ bool Server::openLog() {
                           : options_.logLevel;
   // The control loop handles the signals: it must never wait for the log
   // (a stuck console would otherwise make SIGTERM wait too).
-  log_ = makeBlockLogger("server", *writer_, controlLevel, /*neverWait=*/true);
+  log_ = makeBlockLogger("server", *writer_, controlLevel, /*neverWait=*/true, options_.logFormat);
   log_->flush_on(spdlog::level::trace);
   return true;
 }
@@ -270,12 +284,15 @@ bool Server::startListening() {
         fmt::format("{} from {}", toString(options_.proxyProtocol), shared_.trustedProxies.text());
   }
   listeningAddress_ = where->hostPort();
-  log_->info(
-      "[tcp server] listening on {} (workers={}, accept={}, byte-order={}, max-frame={}, "
-      "echo={}, payload-encoding={}, proxy-protocol={}, log-file={}, max-connections={}, "
-      "max-fds={}, pid={})",
-      where->hostPort(), options_.workers, acceptMode_, toString(options_.byteOrder),
-      options_.maxFrameBytes, options_.echo ? "on" : "off", options_.payloadEncoding, proxy,
+  std::string details = fmt::format(
+      "workers={}, accept={}, byte-order={}, max-frame={}, "
+      "echo={}, payload-encoding={}, proxy-protocol={}, tls={}, log-file={}, max-connections={}, "
+      "max-fds={}, pid={}",
+      options_.workers, acceptMode_, toString(options_.byteOrder), options_.maxFrameBytes,
+      options_.echo ? "on" : "off", options_.payloadEncoding, proxy,
+      !options_.tls()                ? "off"
+      : options_.tlsClientCa.empty() ? "on"
+                                     : "on with client certificates",
       options_.logFile.empty() ? "-" : options_.logFile,
       options_.maxConnections == 0 ? std::string("unlimited")
                                    : std::to_string(options_.maxConnections),
@@ -286,6 +303,9 @@ bool Server::startListening() {
       static_cast<long>(getpid())
 #endif
   );
+  std::string line;
+  LogEvents(options_.logFormat).appendListening(line, where->hostPort(), where->port, details);
+  log_->info(std::string_view(line));
   return true;
 }
 
@@ -346,6 +366,7 @@ void Server::onSignal(uv_signal_t* handle, int signum) noexcept {
 void Server::handleSignal(int signum) {
 #ifdef SIGHUP
   if (signum == SIGHUP) {
+    reloadTls();
     // The writer reopens on its thread; the outcome is logged when it says
     // how it went (handleReopenDone), not before.
     writer_->requestReopen();
@@ -353,6 +374,26 @@ void Server::handleSignal(int signum) {
   }
 #endif
   beginShutdown(signum);
+}
+
+// SIGHUP with --tls-cert: the certificate and key are read again (a renewed
+// pair takes effect for new connections; open ones keep theirs). A pair that
+// does not load or fit keeps the old one.
+void Server::reloadTls() {
+  std::shared_ptr<TlsContext> current = shared_.tls.get();
+  if (!current) return;
+  std::string error;
+  std::shared_ptr<TlsContext> fresh = current->reloaded(error);
+  if (!fresh) {
+    log_->warn(
+        "[tcp server] SIGHUP: cannot reload the TLS certificate and key: {}; still using "
+        "the old ones",
+        error);
+    return;
+  }
+  shared_.tls.set(std::move(fresh));
+  log_->info("[tcp server] SIGHUP: TLS certificate '{}' and key '{}' reloaded", options_.tlsCert,
+             options_.tlsKey);
 }
 
 void Server::beginShutdown(int signum) {
@@ -455,7 +496,9 @@ void Server::logStats(bool final) {
       t.bytes, t.errors(), t.protocolErrors, t.timeouts, t.resets, fps, mbps, t.inputMemoryBytes,
       t.memoryStalls, t.ratePauses, lc.bytesLost, static_cast<double>(now - startMs_) / 1000.0,
       final ? ", final=true" : "");
-  log_->info("[tcp server] stats: {}", stats);
+  std::string line;
+  LogEvents(options_.logFormat).appendStats(line, stats);
+  log_->info(std::string_view(line));
   // systemctl status shows the latest one.
   if (!final) notifier_.status(stats);
   lastTotals_ = t;

@@ -49,6 +49,7 @@ class Server {
   bool startMetrics();
   HttpResponse answerHttp(std::string_view path);
   void handleSignal(int signum);
+  void reloadTls();
   void beginShutdown(int signum);
   void handleReopenDone();
   void handleWorkerDone();

@@ -13,6 +13,7 @@
 #include "cidr.h"
 #include "close_reason.h"
 #include "ip_connection_counter.h"
+#include "shared_tls_context.h"
 
 namespace uvframe {
 
@@ -109,6 +110,7 @@ struct SharedServerState {
   CidrList allow;                               ///< --allow (empty: everyone)
   CidrList deny;                                ///< --deny
   IpConnectionCounter connectionsPerIp;         ///< --max-connections-per-ip (thread-safe)
+  SharedTlsContext tls;                         ///< --tls-cert: set before start, SIGHUP swaps it
 };
 
 }  // namespace uvframe

@@ -16,6 +16,7 @@
 #include "cli_support.h"
 #include "config_file.h"
 #include "http_request.h"
+#include "tls_context.h"
 
 namespace uvframe {
 namespace {
@@ -228,8 +229,31 @@ int parseServerOptions(int argc, char** argv, ServerOptions& o) {
       ->default_str("info");
   app.add_flag_callback(
       "--no-console", [&o] { o.console = false; }, "do not write the log to standard output");
+  static const std::map<std::string, LogFormat> kLogFormats = {{"text", LogFormat::kText},
+                                                               {"json", LogFormat::kJson}};
+  app.add_option_function<std::string>(
+         "--log-format", [&o](const std::string& s) { o.logFormat = kLogFormats.at(s); },
+         "text (the classic lines), or json: one JSON object per line with ts, level, event "
+         "(listening, connected, message, disconnected, stats, warning, notice, error), ip and "
+         "port; a message's payload is its text exactly (\"escaped\":true when it is not "
+         "valid UTF-8, then rendered as in text)")
+      ->check(CLI::IsMember(std::vector<std::string>{"text", "json"}))
+      ->default_str("text");
+  app.add_option("--log-max-size", o.logMaxSizeBytes,
+                 "with --log-file and --log-max-files, rotate the file when it reaches this "
+                 "size (e.g. 100MiB), at a line end: it passes the size by at most one line "
+                 "(0: never)")
+      ->capture_default_str()
+      ->transform(CLI::AsSizeValue(false));
+  app.add_option("--log-max-files", o.logMaxFiles,
+                 "with --log-max-size, rotated files kept: FILE.1 (newest) … FILE.N; the oldest "
+                 "is dropped (0: no rotation)")
+      ->capture_default_str()
+      ->check(CLI::Range(0u, 100000u));
   app.add_option("--payload-encoding", o.payloadEncoding,
-                 "charset of the payloads: utf-8, cp949 or euc-kr (decoded for the log)")
+                 "charset of the payloads, decoded for the log: auto (each payload: UTF-8 if "
+                 "valid, else CP949 if it is Hangul, else escaped bytes), utf-8, cp949, euc-kr "
+                 "or any charset iconv knows")
       ->capture_default_str();
   app.add_option("--max-logged-bytes", o.maxLoggedBytes,
                  "log at most this many payload bytes per message, then ' …(+K bytes)'")
@@ -296,11 +320,22 @@ int parseServerOptions(int argc, char** argv, ServerOptions& o) {
                  "bytes per second per connection (e.g. 1MiB), the same way (0: none)")
       ->capture_default_str()
       ->transform(CLI::AsSizeValue(false));
+  app.add_option("--tls-cert", o.tlsCert,
+                 "certificate chain (PEM); with --tls-key the listener speaks only TLS 1.2/1.3");
+  app.add_option("--tls-key", o.tlsKey, "private key of --tls-cert (PEM, no passphrase)");
+  app.add_option("--tls-client-ca", o.tlsClientCa,
+                 "CA certificates (PEM): clients must present a certificate one of them signed "
+                 "(mutual TLS); the connected line names its subject");
+  app.add_option("--tls-handshake-timeout", o.tlsHandshakeTimeoutSeconds,
+                 "close a TLS connection whose handshake is not done within this many seconds")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.footer(
       "Signals: SIGINT/SIGTERM drain (every complete frame the kernel held at the signal is\n"
       "logged, the accept backlog included), close, write the final stats line and exit 0,\n"
       "within --drain-timeout plus a second; SIGHUP reopens the log file (also during a\n"
-      "drain). Memory: --max-input-memory bounds every byte held for peers (partial frames,\n"
+      "drain), and with --tls-cert the certificate and key (a bad pair keeps the old one).\n"
+      "Memory: --max-input-memory bounds every byte held for peers (partial frames,\n"
       "queued echoes); a refused peer waits, and stays subject to --frame-timeout.\n"
       "Config file: --config PATH reads any of these options from a TOML file, one\n"
       "`option = value` per line (flags as `echo = true`); an option given on the command\n"
@@ -358,6 +393,23 @@ int parseServerOptions(int argc, char** argv, ServerOptions& o) {
     if (!splitHostPort(o.metricsAddress, host, port, why))
       return fail(sources.where("--metrics"), "--metrics: " + why);
   }
+  if (o.tlsCert.empty() != o.tlsKey.empty())
+    return fail(sources.where(o.tlsCert.empty() ? "--tls-key" : "--tls-cert"),
+                "--tls-cert and --tls-key go together");
+  if (!o.tlsClientCa.empty() && o.tlsCert.empty())
+    return fail(sources.where("--tls-client-ca"), "--tls-client-ca needs --tls-cert and --tls-key");
+  if (o.tls()) {
+    // Load the files now, so a wrong path or a key that does not fit is a
+    // usage error naming the option (the server loads them again to start).
+    std::string why;
+    if (!TlsContext::createServer({o.tlsCert, o.tlsKey, o.tlsClientCa, true}, why))
+      return fail(sources.where("--tls-cert"), "TLS: " + why);
+  }
+  if ((o.logMaxSizeBytes > 0) != (o.logMaxFiles > 0))
+    return fail(sources.where(o.logMaxSizeBytes > 0 ? "--log-max-size" : "--log-max-files"),
+                "--log-max-size and --log-max-files go together (both 0: no rotation)");
+  if (o.logMaxSizeBytes > 0 && o.logFile.empty())
+    return fail(sources.where("--log-max-size"), "--log-max-size needs --log-file");
   if (o.workers == 0) o.workers = uv_available_parallelism();
   if (o.maxFrameBytes > UINT32_MAX - kFrameHeaderBytes)
     o.maxFrameBytes = UINT32_MAX - kFrameHeaderBytes;

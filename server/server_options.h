@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "frame_codec.h"
+#include "json_line_formatter.h"
 #include "payload_renderer.h"
 
 namespace uvframe {
@@ -36,7 +37,10 @@ struct ServerOptions {
   std::string logFile;
   spdlog::level::level_enum logLevel = spdlog::level::info;
   bool console = true;
-  std::string payloadEncoding = "utf-8";
+  LogFormat logFormat = LogFormat::kText;  ///< --log-format text|json
+  std::uint64_t logMaxSizeBytes = 0;       ///< rotate the log file at this size (0: never)
+  unsigned logMaxFiles = 0;                ///< rotated files kept: server.log.1 … .N (0: none)
+  std::string payloadEncoding = "auto";    ///< per payload: UTF-8, else Korean CP949, else escapes
   std::size_t maxLoggedBytes = kDefaultMaxLoggedBytes;
   double statsIntervalSeconds = 60;  ///< 0: only the final stats line
   std::size_t maxInputMemoryBytes = std::size_t{256} << 20;
@@ -53,6 +57,11 @@ struct ServerOptions {
   std::size_t maxConnectionsPerIp = 0;  ///< 0: no limit
   double maxFrameRate = 0;              ///< frames/s per connection; 0: none
   std::uint64_t maxByteRate = 0;        ///< bytes/s per connection; 0: none
+  std::string tlsCert;                  ///< PEM chain; with tlsKey: the listener is TLS-only
+  std::string tlsKey;                   ///< PEM private key (no passphrase)
+  std::string tlsClientCa;              ///< PEM CAs; "": no client certificate asked (no mTLS)
+  double tlsHandshakeTimeoutSeconds = 10;
+  bool tls() const { return !tlsCert.empty(); }
 };
 
 /// The part of each worker's budget kept for growing to one whole frame

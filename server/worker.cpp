@@ -45,8 +45,10 @@ Worker::Worker(unsigned index, const ServerOptions& options, SharedServerState& 
       shared_(shared),
       decoder_(options.byteOrder, options.maxFrameBytes),
       pool_(options.readBufferBytes, inputMemoryPerWorker(options)),
-      logger_(makeBlockLogger("server", writer, options.logLevel)),
+      logger_(makeBlockLogger("server", writer, options.logLevel, /*neverWait=*/false,
+                              options.logFormat)),
       renderer_(options.payloadEncoding, options.maxLoggedBytes),
+      events_(options.logFormat, options.maxLoggedBytes, options.payloadEncoding),
       wheel_(wheelTickMs(options), kWheelSlots, uv_hrtime() / 1000000),
       // Connection ids are unique across workers: the worker index sits in
       // the top bits.
@@ -62,6 +64,8 @@ Worker::Worker(unsigned index, const ServerOptions& options, SharedServerState& 
   flushTimer_.data = this;
   uv_prepare_init(loop, &prepare_);
   prepare_.data = this;
+  uv_idle_init(loop, &pumpIdle_);
+  pumpIdle_.data = this;
 }
 
 Worker::~Worker() {
@@ -233,6 +237,7 @@ void Worker::handleStop() {
   uv_close(reinterpret_cast<uv_handle_t*>(&tickTimer_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&flushTimer_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&prepare_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&pumpIdle_), nullptr);
   logger_->flush();
 }
 
@@ -307,6 +312,33 @@ void Worker::drainAll() {
         unreadConnections, unreadBytes,
         timedOut ? fmt::format("--drain-timeout {}s reached", options_.drainTimeoutSeconds)
                  : std::string("input memory budget spent"));
+  }
+}
+
+std::span<std::byte> Worker::tlsScratch() {
+  // One TLS record at most (2^14 bytes of plaintext, 256 of expansion, a
+  // 5-byte header): what a paused peer's session can hold beyond its ring.
+  constexpr std::size_t kTlsReadBytes = 17 * 1024;
+  if (tlsScratch_.empty()) tlsScratch_.resize(std::min(options_.readBufferBytes, kTlsReadBytes));
+  return tlsScratch_;
+}
+
+void Worker::schedulePump(ConnId id) {
+  if (stopping_) return;  // the drain reads every connection itself
+  if (pumpQueue_.empty()) uv_idle_start(&pumpIdle_, onPumpIdle);
+  pumpQueue_.push_back(id);
+}
+
+void Worker::onPumpIdle(uv_idle_t* idle) noexcept {
+  auto* self = ownerOf<Worker>(idle);
+  std::vector<ConnId> due;
+  due.swap(self->pumpQueue_);
+  for (ConnId id : due) {
+    auto it = self->connections_.find(id);
+    if (it != self->connections_.end() && !it->second->isClosing()) it->second->pumpTls();
+  }
+  if (self->pumpQueue_.empty() && !uv_is_closing(reinterpret_cast<uv_handle_t*>(idle))) {
+    uv_idle_stop(idle);
   }
 }
 

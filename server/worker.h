@@ -18,13 +18,16 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "buffer_pool.h"
 #include "connection.h"
 #include "frame_codec.h"
+#include "log_events.h"
 #include "log_rate_limiter.h"
 #include "log_writer.h"
 #include "payload_renderer.h"
@@ -71,6 +74,8 @@ class Worker {
   spdlog::logger& log() { return *logger_; }
   PayloadRenderer& renderer() { return renderer_; }
   std::string& lineBuffer() { return line_; }
+  /// Bodies of the connection lines in --log-format (worker thread only).
+  LogEvents& events() { return events_; }
   WorkerCounters& counters() { return counters_; }
   SharedServerState& shared() { return shared_; }
   TimingWheel& wheel() { return wheel_; }
@@ -84,6 +89,13 @@ class Worker {
   void onConnectionClosed(ConnId id);
   /// Memory went back to the pool: wake the waiters it covers (rule 5).
   void onMemoryReleased();
+  /// Where TLS connections receive ciphertext (one read at a time: it is
+  /// consumed before the read callback returns). One TLS record's size.
+  std::span<std::byte> tlsScratch();
+  /// A resumed TLS connection whose session still holds received bytes: the
+  /// socket may stay quiet, so decrypt them from the loop's idle phase (not
+  /// from inside the caller: wake-ups chain through the memory rule).
+  void schedulePump(ConnId id);
 
  private:
   static void onConnection(uv_stream_t* server, int status) noexcept;
@@ -91,6 +103,7 @@ class Worker {
   static void onTickTimer(uv_timer_t* timer) noexcept;
   static void onFlushTimer(uv_timer_t* timer) noexcept;
   static void onPrepare(uv_prepare_t* prepare) noexcept;
+  static void onPumpIdle(uv_idle_t* idle) noexcept;
 
   void run();
   void handleConnection(int status);
@@ -109,6 +122,7 @@ class Worker {
   BufferPool pool_;
   std::shared_ptr<spdlog::logger> logger_;
   PayloadRenderer renderer_;
+  LogEvents events_;
   std::string line_;
 
   // The handles and connections are declared before the loop so that the
@@ -118,6 +132,9 @@ class Worker {
   uv_timer_t tickTimer_;
   uv_timer_t flushTimer_;
   uv_prepare_t prepare_;
+  uv_idle_t pumpIdle_;             ///< runs while pumpQueue_ has entries
+  std::vector<ConnId> pumpQueue_;  ///< TLS connections to decrypt for (schedulePump)
+  std::vector<std::byte> tlsScratch_;
   bool listening_ = false;
   bool stopping_ = false;
   std::atomic<std::chrono::steady_clock::time_point> drainDeadline_{};

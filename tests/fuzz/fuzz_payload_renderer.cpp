@@ -8,6 +8,8 @@
 // GB18030, which can encode every bidi control, and TSCII, whose bytes can
 // expand to four code points and which holds characters back) must be safe,
 // count at most what was cut, and render the same bytes the same way twice.
+// "auto" must render each payload exactly as "utf-8" or as "cp949" does,
+// the one its answer names, and "cp949" only for Hangul and ASCII.
 //
 // Input layout:
 //   byte 0   maxLoggedBytes (0..63)
@@ -59,8 +61,10 @@ std::size_t takeNote(std::string& out, bool expectNote) {
   return hidden;
 }
 
-constexpr const char* kCharsets[] = {"utf-8", "cp949", "gb18030", "TSCII"};
+constexpr const char* kCharsets[] = {"utf-8", "cp949", "gb18030", "TSCII", "auto"};
 constexpr std::size_t kUtf8 = 0;
+constexpr std::size_t kCp949 = 1;
+constexpr std::size_t kAuto = 4;
 
 uvframe::PayloadRenderer& renderer(std::size_t charset, std::size_t limit) {
   static std::array<std::array<std::unique_ptr<uvframe::PayloadRenderer>, kMaxLimits + 1>,
@@ -122,6 +126,26 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check(isSafeLogText(decoded));
     std::size_t hiddenDecoded = takeNote(decoded, expectNote);
     check(hiddenDecoded <= wholeBytes && hiddenDecoded >= wholeBytes - shownAtMost);
+  }
+
+  // "auto": the rendering of the encoding it chose, byte for byte.
+  std::string autoOut, utf8Out, cp949Out;
+  const uvframe::RenderedAs as = renderer(kAuto, limit).render(bytes, autoOut, total);
+  const uvframe::RenderedAs asUtf8 = renderer(kUtf8, limit).render(bytes, utf8Out, total);
+  const uvframe::RenderedAs asCp949 = renderer(kCp949, limit).render(bytes, cp949Out, total);
+  if (as == uvframe::RenderedAs::kCharset) {
+    check(autoOut == cp949Out && asCp949 == uvframe::RenderedAs::kCharset);
+    check(asUtf8 == uvframe::RenderedAs::kInvalidEscaped);
+  } else {
+    check(autoOut == utf8Out && as == asUtf8);
+  }
+  // A whole payload: the decision is exactly the SPEC's.
+  if (!expectNote) {
+    const bool utf8 = uvframe::test::isValidUtf8(payload);
+    const bool korean = uvframe::looksLikeKoreanCp949(bytes);
+    check(as == (utf8     ? uvframe::RenderedAs::kUtf8
+                 : korean ? uvframe::RenderedAs::kCharset
+                          : uvframe::RenderedAs::kInvalidEscaped));
   }
   return 0;
 }

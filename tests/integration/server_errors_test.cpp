@@ -209,8 +209,7 @@ TEST(ServerErrors, PeersStalledMidFrameGiveTheirBufferBack) {
       [&](const std::string& l) {
         std::smatch m;
         // Each parked tail sits in a 256-byte block (a chunk would be 64 KiB).
-        return std::regex_search(l, m, parked) &&
-               std::stoul(m[1].str()) <= 50 * 256;
+        return std::regex_search(l, m, parked) && std::stoul(m[1].str()) <= 50 * 256;
       },
       15s);
   ASSERT_TRUE(line) << server.process().output();

@@ -11,6 +11,30 @@
 namespace uvframe::test {
 namespace {
 
+// With no --payload-encoding (auto), each payload is judged as a whole: the
+// classic Windows client's CP949 Korean reads as Korean, UTF-8 as UTF-8, and
+// bytes that are neither stay escaped — never a mix within one line.
+TEST(ServerSession, AutoEncodingReadsCp949AndUtf8KoreanWithNoFlag) {
+  ServerProcess server({"--workers", "1"});
+  auto listening = server.process().waitForText("listening on");
+  ASSERT_TRUE(listening);
+  EXPECT_NE(listening->find("payload-encoding=auto"), std::string::npos) << *listening;
+  TestSocket s = TestSocket::connect("127.0.0.1", server.port());
+  s.sendFrame(toCp949("안녕하세요"));
+  s.sendFrame("안녕하세요");
+  s.sendFrame("cp949 mixed: " + toCp949("반갑습니다") + " ok");
+  s.sendFrame(
+      std::string("\xff\xfe\x00"
+                  "binary",
+                  9));
+  s.sendFrame("plain ascii");
+  const std::string me = s.localHostPort();
+  ASSERT_TRUE(server.process().waitForText("[tcp/" + me + "] plain ascii"));
+  EXPECT_EQ(server.messagesFrom(me),
+            (std::vector<std::string>{"안녕하세요", "안녕하세요", "cp949 mixed: 반갑습니다 ok",
+                                      "\\xff\\xfe\\x00binary", "plain ascii"}));
+}
+
 TEST(ServerSession, ClassicCp949ClientGivesExactlyTheSpecLines) {
   ServerProcess server({"--payload-encoding", "cp949", "--workers", "1"});
   const std::vector<std::string> messages = {"안녕하세요", "반갑습니다", "classic client", "끝"};

@@ -40,6 +40,33 @@ def server_log(*connections, stats_frames=None):
     return "\n".join(lines) + "\n"
 
 
+def json_connection(ip, port, conn, seqs, frames=None):
+    """connection() as --log-format json lines."""
+    ts = {"ts": "2026-11-30T05:00:00.000+00:00", "level": "info"}
+    lines = [json.dumps({**ts, "event": "connected", "ip": ip, "port": port})]
+    for seq in seqs:
+        lines.append(json.dumps({**ts, "event": "message", "ip": ip, "port": port,
+                                 "payload": f"conn={conn} seq={seq} ab\"c\\d\n"}))
+    n = len(seqs) if frames is None else frames
+    lines.append(json.dumps({**ts, "event": "disconnected", "ip": ip, "port": port,
+                             "reason": "peer closed", "frames": n, "bytes": n * 30,
+                             "duration_s": 0.001}))
+    return lines
+
+
+def json_server_log(*connections, stats_frames=None):
+    ts = {"ts": "2026-11-30T05:00:00.000+00:00", "level": "info"}
+    lines = [json.dumps({**ts, "event": "listening", "address": "127.0.0.1:9000", "port": 9000})]
+    lines.append(json.dumps({**ts, "level": "warning", "event": "warning", "ip": "127.0.0.9",
+                             "port": 1, "message": "frame too large: ip=127.0.0.9, port=1"}))
+    for c in connections:
+        lines += c
+    if stats_frames is not None:
+        lines.append(json.dumps({**ts, "event": "stats", "connections": 0, "accepted": 1,
+                                 "frames": stats_frames, "uptime_s": 1.5, "final": True}))
+    return "\n".join(lines) + "\n"
+
+
 def run_json(sent, per_connection):
     return {"connections": {"opened": 1, "failed": 0}, "frames": {"sent": sent, "echoed": 0},
             "options": {"frames_per_connection": per_connection}}
@@ -140,6 +167,52 @@ class CheckLogTest(unittest.TestCase):
         self.assertIn("summary: conn=1: 2 frames", out)
         rc, out = self.check(a, b, "--peer", "198.18.0.99:1")
         self.assertEqual(rc, 1, out)
+
+    def test_json_log_is_checked_like_a_text_log(self):
+        log = self.write("j.log", json_server_log(json_connection("127.0.0.1", 5000, 0, range(3)),
+                                                  json_connection("::1", 5001, 1, range(3)),
+                                                  stats_frames=6))
+        run = self.write("run.json", run_json(6, 3))
+        rc, out = self.check(log, "--json", run)
+        self.assertEqual(rc, 0, out)
+        self.assertIn("peers 2, load connections 2, loadgen frames 6", out)
+        self.assertIn("server stats frames=6, logged messages 6", out)
+        self.assertIn("loadgen sent 6 frames (from --json): match", out)
+        rc, out = self.check(log, "--peer", "[::1]:5001")
+        self.assertEqual(rc, 0, out)
+        self.assertIn("summary: conn=1: 3 frames", out)
+
+    def test_json_log_with_a_lost_frame_fails(self):
+        log = self.write("j.log", json_server_log(
+            json_connection("127.0.0.1", 5000, 0, [0, 2], frames=3), stats_frames=3))
+        rc, out = self.check(log)
+        self.assertEqual(rc, 1, out)
+        self.assertIn("gaps 1", out)
+        self.assertIn("server counted frames=3 but logged 2 messages", out)
+
+    def test_text_and_json_logs_together(self):
+        a = self.write("a.log", server_log(connection("198.18.0.21", 40000, 0, range(4))))
+        b = self.write("b.log", json_server_log(json_connection("198.18.0.22", 40000, 0,
+                                                                range(4))))
+        rc, out = self.check(a, b, "--json", self.write("r.json", run_json(8, 4)))
+        self.assertEqual(rc, 0, out)
+
+    def test_rotated_files_are_read_oldest_first_in_any_order(self):
+        # One connection's 12 frames over four rotated files (--log-max-size).
+        lines = connection("127.0.0.1", 5000, 0, range(12))
+        chunks = [lines[0:4], lines[4:7], lines[7:10], lines[10:]]
+        listening = PREFIX + "[tcp server] listening on 127.0.0.1:9000 (workers=1)"
+        stats = PREFIX + ("[tcp server] stats: connections=0, accepted=1, frames=12, "
+                          "final=true")
+        paths = []
+        for k, chunk in enumerate(chunks):
+            name = "server.log" + ("" if k == 3 else f".{3 - k}")
+            body = ([listening] if k == 0 else []) + chunk + ([stats] if k == 3 else [])
+            paths.append(self.write(name, "\n".join(body) + "\n"))
+        # As a shell glob gives them: server.log server.log.1 server.log.2 server.log.3
+        rc, out = self.check(*sorted(paths), "--json", self.write("r.json", run_json(12, 12)))
+        self.assertEqual(rc, 0, out)
+        self.assertIn("gaps 0, duplicates 0, out of order 0", out)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,9 @@ std::vector<std::string> ServerProcess::commandLine(std::vector<std::string> arg
 
 namespace {
 
-const std::regex kListening(R"(\[tcp server\] listening on (\S+):(\d+))");
+// The text line, or the JSON one of --log-format json.
+const std::regex kListening(
+    R"((?:\[tcp server\] listening on |"event":"listening","address":")([^\s"]+):(\d+))");
 
 // With --no-console the listening line only reaches the log file: poll it
 // (there is no event for a line reaching a file) until the deadline.

@@ -5,6 +5,7 @@
 #include "payload_renderer.h"
 
 #include <gtest/gtest.h>
+#include <iconv.h>
 
 #include <charconv>
 #include <cstdio>
@@ -395,6 +396,182 @@ TEST(PayloadRenderer, Utf8NamesAreRecognised) {
   EXPECT_FALSE(PayloadRenderer::isUtf8Name(""));
 }
 
+// --- --payload-encoding auto ----------------------------------------------------
+
+// text (UTF-8) converted to CP949 by iconv.
+std::string toCp949(std::string_view utf8) {
+  iconv_t cd = iconv_open("CP949", "UTF-8");
+  if (cd == reinterpret_cast<iconv_t>(-1)) throw std::runtime_error("iconv: no CP949");
+  std::string out(utf8.size() * 2 + 4, '\0');
+  char* in = const_cast<char*>(utf8.data());
+  std::size_t inLeft = utf8.size();
+  char* o = out.data();
+  std::size_t outLeft = out.size();
+  std::size_t rc = iconv(cd, &in, &inLeft, &o, &outLeft);
+  iconv_close(cd);
+  if (rc == static_cast<std::size_t>(-1)) throw std::runtime_error("iconv: not CP949");
+  out.resize(out.size() - outLeft);
+  return out;
+}
+
+RenderedAs renderedAs(PayloadRenderer& renderer, std::string_view bytes, std::size_t total = 0) {
+  std::string out;
+  return renderer.render(asBytes(bytes), out, total);
+}
+
+TEST(PayloadRendererAuto, NameIsRecognised) {
+  EXPECT_TRUE(PayloadRenderer::isAutoName("auto"));
+  EXPECT_TRUE(PayloadRenderer::isAutoName("AUTO"));
+  EXPECT_FALSE(PayloadRenderer::isAutoName("utf-8"));
+  EXPECT_FALSE(PayloadRenderer::isAutoName("autox"));
+  EXPECT_NO_THROW(PayloadRenderer("Auto"));
+}
+
+TEST(PayloadRendererAuto, KoreanUtf8IsWrittenAsIs) {
+  PayloadRenderer renderer("auto");
+  EXPECT_EQ(rendered(renderer, kHelloKo), kHelloKo);
+  EXPECT_EQ(renderedAs(renderer, kHelloKo), RenderedAs::kUtf8);
+  EXPECT_EQ(rendered(renderer, "plain ascii\n"), "plain ascii\\n");
+  EXPECT_EQ(rendered(renderer, ""), "");
+}
+
+TEST(PayloadRendererAuto, HangulCp949IsDecodedToKorean) {
+  PayloadRenderer renderer("auto");
+  ASSERT_EQ(toCp949(kHelloKo), kHelloKoCp949);
+  EXPECT_EQ(rendered(renderer, kHelloKoCp949), kHelloKo);
+  EXPECT_EQ(renderedAs(renderer, kHelloKoCp949), RenderedAs::kCharset);
+  std::string all = toCp949("반갑습니다 똠방각하 휄 뷁");  // KS X 1001 and UHC-only syllables
+  EXPECT_EQ(rendered(renderer, all), "반갑습니다 똠방각하 휄 뷁");
+}
+
+TEST(PayloadRendererAuto, Cp949HangulWithAsciiAndControlsIsDecoded) {
+  PayloadRenderer renderer("auto");
+  std::string text = "id=7 " + std::string(kHelloKoCp949) + " [ok]\r\n";
+  EXPECT_EQ(rendered(renderer, text), "id=7 안녕하세요 [ok]\\r\\n");
+  EXPECT_EQ(rendered(renderer, "\x1b[2J" + std::string(kHelloKoCp949)), "\\x1b[2J안녕하세요");
+}
+
+TEST(PayloadRendererAuto, Cp949WithHanjaOrSymbolsStaysEscaped) {
+  PayloadRenderer autoRenderer("auto");
+  PayloadRenderer utf8("utf-8");
+  for (std::string_view text : {"안녕 漢字", "안녕★", "ㅋㅋㅋ", "안녕 ㄱ", "가·나", "①"}) {
+    std::string bytes = toCp949(text);
+    EXPECT_EQ(rendered(autoRenderer, bytes), rendered(utf8, bytes)) << text;
+    EXPECT_EQ(renderedAs(autoRenderer, bytes), RenderedAs::kInvalidEscaped) << text;
+  }
+  // C8 A1 happens to be valid UTF-8 (U+0221): escaped as "utf-8" would.
+  EXPECT_EQ(rendered(autoRenderer, toCp949("안★")), "\\xbe\xC8\xA1\\xda");
+}
+
+TEST(PayloadRendererAuto, BinaryPayloadsStayEscaped) {
+  PayloadRenderer autoRenderer("auto");
+  PayloadRenderer utf8("utf-8");
+  PayloadRenderer cp949("cp949");
+  // Valid CP949 by accident (two symbols, a Hanja, a Hangul), not only Hangul.
+  std::string_view accident = "\xA1\xA1\xA2\xA2\xCA\xA1\xB0\xA1";
+  EXPECT_EQ(renderedAs(cp949, accident), RenderedAs::kCharset);
+  EXPECT_EQ(rendered(autoRenderer, accident), rendered(utf8, accident));
+  EXPECT_EQ(renderedAs(autoRenderer, accident), RenderedAs::kInvalidEscaped);
+  // Binary that happens to be ASCII and Hangul pairs reads as Hangul: the
+  // rule cannot tell (9F A0 is U+C75D).
+  EXPECT_EQ(rendered(autoRenderer, "\x01\x9f\xa0"), "\\x01\xEC\x9C\x9D");
+  // Half a syllable, a stray byte, and bytes CP949 has no use for.
+  for (std::string_view bytes : {"\xB0", "\xB0\xA1\xB0", "\x80", "\xFF\xFE", "\xB0\xA1\xC9\xA1",
+                                 "\xC6\x53", "\x01\x02\xc9\xfe"}) {
+    EXPECT_EQ(rendered(autoRenderer, bytes), rendered(utf8, bytes)) << escaped(bytes);
+    EXPECT_EQ(renderedAs(autoRenderer, bytes), RenderedAs::kInvalidEscaped) << escaped(bytes);
+  }
+  std::mt19937 rng(11);
+  for (int i = 0; i < 200; ++i) {
+    std::string bytes(64, '\0');
+    for (char& c : bytes)
+      c = static_cast<char>(rng() & 0xFF);
+    EXPECT_EQ(rendered(autoRenderer, bytes), rendered(utf8, bytes)) << i;
+  }
+}
+
+TEST(PayloadRendererAuto, DecisionIsPerPayloadNotPerByte) {
+  PayloadRenderer renderer("auto");
+  // UTF-8 Korean next to CP949 Korean: neither whole, so all escaped.
+  std::string mixed = std::string(kHelloKo) + std::string(kHelloKoCp949);
+  PayloadRenderer utf8("utf-8");
+  EXPECT_EQ(rendered(renderer, mixed), rendered(utf8, mixed));
+  EXPECT_EQ(rendered(renderer, mixed).substr(0, kHelloKo.size()), kHelloKo);
+}
+
+TEST(PayloadRendererAuto, TruncatedUtf8IsStillUtf8) {
+  PayloadRenderer seven("auto", 7);
+  EXPECT_EQ(rendered(seven, kHelloKo), "안녕 …(+9 bytes)");
+  EXPECT_EQ(renderedAs(seven, kHelloKo), RenderedAs::kUtf8);
+  PayloadRenderer head("auto");
+  EXPECT_EQ(rendered(head, kHelloKo.substr(0, 4), 15), "안 …(+12 bytes)");
+  EXPECT_EQ(renderedAs(head, kHelloKo.substr(0, 4), 15), RenderedAs::kUtf8);
+  // Not cut: a character missing its end is invalid, as in "utf-8".
+  EXPECT_EQ(rendered(head, kHelloKo.substr(0, 4)), "안\\xeb");
+}
+
+TEST(PayloadRendererAuto, TruncatedCp949IsStillKorean) {
+  PayloadRenderer five("auto", 5);
+  EXPECT_EQ(rendered(five, kHelloKoCp949), "안녕 …(+6 bytes)");
+  EXPECT_EQ(renderedAs(five, kHelloKoCp949), RenderedAs::kCharset);
+  PayloadRenderer four("auto", 4);
+  EXPECT_EQ(rendered(four, kHelloKoCp949), "안녕 …(+6 bytes)");
+  PayloadRenderer head("auto");
+  EXPECT_EQ(rendered(head, kHelloKoCp949.substr(0, 3), 10), "안 …(+8 bytes)");
+  // The character at the limit is checked with the byte past it: a symbol
+  // there spoils the payload even though it is not shown.
+  PayloadRenderer three("auto", 3);
+  EXPECT_EQ(rendered(three, toCp949("안★")), "\\xbe\xC8\xA1 …(+1 bytes)");
+  // The decision is on the bytes shown: a symbol past them does not count.
+  EXPECT_EQ(rendered(four, toCp949("안녕★")), "안녕 …(+2 bytes)");
+}
+
+TEST(PayloadRendererAuto, FixedEncodingsAreUnchanged) {
+  PayloadRenderer utf8("utf-8");
+  EXPECT_EQ(rendered(utf8, kHelloKoCp949), "\\xbe\xC8\xB3\\xe7\\xc7\xCF\xBC\\xbc\\xbf\\xe4");
+  EXPECT_EQ(renderedAs(utf8, kHelloKoCp949), RenderedAs::kInvalidEscaped);
+  EXPECT_EQ(renderedAs(utf8, kHelloKo), RenderedAs::kUtf8);
+  PayloadRenderer cp949("cp949");
+  EXPECT_EQ(rendered(cp949, kHelloKoCp949), kHelloKo);
+  EXPECT_EQ(rendered(cp949, toCp949("안녕★")), "안녕★") << "cp949 decodes symbols too";
+  EXPECT_EQ(renderedAs(cp949, "\xFF"), RenderedAs::kInvalidEscaped);
+}
+
+// looksLikeKoreanCp949's table against iconv over every two-byte input.
+TEST(PayloadRendererAuto, Cp949HangulTableMatchesIconv) {
+  iconv_t cd = iconv_open("UTF-32LE", "CP949");
+  ASSERT_NE(cd, reinterpret_cast<iconv_t>(-1));
+  int hangul = 0;
+  for (unsigned lead = 0x81; lead <= 0xFE; ++lead) {
+    for (unsigned trail = 0; trail <= 0xFF; ++trail) {
+      char pair[2] = {static_cast<char>(lead), static_cast<char>(trail)};
+      char32_t cps[2] = {0, 0};
+      char* in = pair;
+      std::size_t inLeft = 2;
+      char* o = reinterpret_cast<char*>(cps);
+      std::size_t outLeft = sizeof cps;
+      iconv(cd, nullptr, nullptr, nullptr, nullptr);
+      std::size_t rc = iconv(cd, &in, &inLeft, &o, &outLeft);
+      bool isHangul = rc != static_cast<std::size_t>(-1) && outLeft == sizeof cps - 4 &&
+                      cps[0] >= 0xAC00 && cps[0] <= 0xD7A3;
+      hangul += isHangul;
+      ASSERT_EQ(looksLikeKoreanCp949(asBytes(std::string_view(pair, 2))), isHangul)
+          << std::hex << lead << " " << trail;
+    }
+  }
+  iconv_close(cd);
+  EXPECT_EQ(hangul, 11172);
+}
+
+TEST(PayloadRendererAuto, LooksLikeKoreanCp949CutTail) {
+  EXPECT_TRUE(looksLikeKoreanCp949(asBytes("abc")));
+  EXPECT_TRUE(looksLikeKoreanCp949(asBytes(kHelloKoCp949)));
+  EXPECT_FALSE(looksLikeKoreanCp949(asBytes(kHelloKoCp949.substr(0, 3))));
+  EXPECT_TRUE(looksLikeKoreanCp949(asBytes(kHelloKoCp949.substr(0, 3)), true));
+  EXPECT_FALSE(looksLikeKoreanCp949(asBytes("\xC9"), true)) << "C9 leads no syllable";
+  EXPECT_FALSE(looksLikeKoreanCp949(asBytes("\xB0\xA1\x80"), true));
+}
+
 // --- Properties over random bytes --------------------------------------------
 
 // Random bytes that often look like text: ASCII, controls, UTF-8 leads and
@@ -501,6 +678,35 @@ TEST(PayloadRenderer, RandomTruncationShowsExactlyTheUnhiddenPrefix) {
     }
     ASSERT_EQ(unescape(out), bytes.substr(0, shown)) << i;
   }
+}
+
+// "auto" renders each payload exactly as one fixed encoding would: UTF-8
+// when it is valid, CP949 when it is Hangul and ASCII, else UTF-8 escaping.
+TEST(PayloadRendererAuto, RandomPayloadsRenderAsTheChosenEncoding) {
+  std::mt19937 rng(17);
+  PayloadRenderer autoRenderer("auto");
+  PayloadRenderer utf8("utf-8");
+  PayloadRenderer cp949("cp949");
+  int korean = 0;
+  for (int i = 0; i < 5000; ++i) {
+    std::string bytes = randomBytes(rng);
+    if (i % 3 == 0) {
+      // Hangul pairs and ASCII, sometimes with one stray byte.
+      bytes.clear();
+      for (std::size_t k = rng() % 8; k > 0; --k) {
+        if (rng() % 2) bytes += static_cast<char>(0x20 + rng() % 0x5F);
+        bytes += static_cast<char>(0xB0 + rng() % 0x19);
+        bytes += static_cast<char>(0xA1 + rng() % 0x5E);
+      }
+      if (rng() % 4 == 0) bytes.insert(rng() % (bytes.size() + 1), 1, static_cast<char>(rng()));
+    }
+    PayloadRenderer& expected = isValidUtf8(bytes)                     ? utf8
+                                : looksLikeKoreanCp949(asBytes(bytes)) ? cp949
+                                                                       : utf8;
+    korean += &expected == &cp949;
+    ASSERT_EQ(rendered(autoRenderer, bytes), rendered(expected, bytes)) << escaped(bytes);
+  }
+  EXPECT_GT(korean, 500);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 //
 //   ca            "uvframe test CA"        self-signed, CA:TRUE
 //   server        CN=localhost             SAN DNS:localhost, IP:127.0.0.1; serverAuth
+//   renewedServer CN=localhost-renewed     the same SANs, another key (certificate rotation)
 //   client        CN=client-7              signed by ca; clientAuth
 //   otherCa       "uvframe other CA"       self-signed, trusted by nobody
 //   otherClient   CN=client-7              signed by otherCa
@@ -33,6 +34,7 @@ class TestPki {
   std::filesystem::path dir;
   std::string caCert;
   std::string serverCert, serverKey;
+  std::string renewedServerCert, renewedServerKey;
   std::string clientCert, clientKey;
   std::string otherCaCert;
   std::string otherClientCert, otherClientKey;

@@ -133,6 +133,14 @@ TestPki::TestPki() {
   serverKey = writePem(dir, "server.key", nullptr, key.get());
 
   key = newKey();
+  cert = newCert({.commonName = "localhost-renewed",
+                  .subjectAltName = "DNS:localhost,IP:127.0.0.1",
+                  .extendedKeyUsage = "serverAuth"},
+                 key.get(), ca.get(), caKey.get());
+  renewedServerCert = writePem(dir, "renewed-server.pem", cert.get(), nullptr);
+  renewedServerKey = writePem(dir, "renewed-server.key", nullptr, key.get());
+
+  key = newKey();
   cert = newCert({.commonName = "client-7", .extendedKeyUsage = "clientAuth"}, key.get(), ca.get(),
                  caKey.get());
   clientCert = writePem(dir, "client.pem", cert.get(), nullptr);
