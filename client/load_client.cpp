@@ -29,6 +29,11 @@ LoadClient::LoadClient(const LoadPlan& plan, std::vector<std::uint64_t> connIds,
       published_(published),
       readBuffer_(kReadBufferBytes),
       plaintext_(plan.tls ? kReadBufferBytes : 0) {
+  if (plan.tls) {
+    std::string error;
+    tls_ = plan.tls->reloaded(error);
+    if (!tls_) tls_ = plan.tls;  // the files went away since the start: share the plan's
+  }
   int rc = uv_timer_init(loop_.get(), &tickTimer_);
   if (rc != 0) throw std::runtime_error("uv_timer_init: " + uvErrorText(rc));
   tickTimer_.data = this;

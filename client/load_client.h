@@ -109,6 +109,10 @@ class LoadClient {
   uv_buf_t readBuffer();
   /// --tls: where a read's ciphertext is decrypted to (one per loop, like readBuffer).
   std::span<std::byte> plaintextBuffer() { return plaintext_; }
+  /// --tls: this loop's own client context (a copy of the plan's, read from
+  /// the same files), so no OpenSSL object (the trusted CAs, their cached
+  /// extensions) is shared between the loops' threads.
+  const TlsContext& tlsContext() const { return *tls_; }
   WriteBatch* acquireBatch();
   void releaseBatch(WriteBatch* batch);
   void connectStarted(LoadConnection& conn);
@@ -149,6 +153,7 @@ class LoadClient {
   uv_timer_t tickTimer_{};
   uv_async_t stopAsync_{};
   const LoadPlan& plan_;
+  std::shared_ptr<TlsContext> tls_;
   LoadCounters& counters_;
   PublishedHistogram& published_;
   std::vector<std::unique_ptr<LoadConnection>> conns_;

@@ -26,7 +26,7 @@ void LoadConnection::startTls() {
   if (owner_.plan().options->proxyProtocol != ProxyProtocolVersion::kOff && !sendProxyHeader()) {
     return;
   }
-  tls_ = std::make_unique<TlsSession>(*owner_.plan().tls);
+  tls_ = std::make_unique<TlsSession>(owner_.tlsContext());
   if (tls_->handshake() == TlsState::kFailed) {  // no ClientHello: out of memory or alike
     failHandshake(tls_->failureReason());
     return;
