@@ -43,7 +43,9 @@ void Connection::start() {
   counted_ = true;
   worker_.shared().openConnections.fetch_add(1, std::memory_order_relaxed);
   const ServerOptions& o = worker_.options();
-  if (auto context = worker_.shared().tls.get()) tls_ = std::make_unique<TlsSession>(*context);
+  if (auto context = worker_.shared().tls.get(worker_.index())) {
+    tls_ = std::make_unique<TlsSession>(*context);
+  }
   if (o.proxyProtocol == ProxyMode::kOff) {
     if (!becomeClient(nullptr)) return;
   } else if (!worker_.shared().trustedProxies.contains(reinterpret_cast<sockaddr*>(&addr))) {

@@ -136,12 +136,14 @@ int Server::run() {
     std::string error;
     auto context = TlsContext::createServer(
         {options_.tlsCert, options_.tlsKey, options_.tlsClientCa, true}, error);
-    if (!context) {
+    SharedTlsContext::Contexts contexts;
+    if (context) contexts = SharedTlsContext::perWorker(context, options_.workers, error);
+    if (contexts.empty()) {
       log_->error("[tcp server] TLS: {}", error);
       std::fprintf(stderr, "uvframe-server: TLS: %s\n", error.c_str());
       return 2;
     }
-    shared_.tls.set(std::move(context));
+    shared_.tls.set(std::move(contexts));
   }
   if (!startListening()) return 1;
   if (!startMetrics()) return 2;
@@ -380,11 +382,13 @@ void Server::handleSignal(int signum) {
 // pair takes effect for new connections; open ones keep theirs). A pair that
 // does not load or fit keeps the old one.
 void Server::reloadTls() {
-  std::shared_ptr<TlsContext> current = shared_.tls.get();
+  std::shared_ptr<TlsContext> current = shared_.tls.get(0);
   if (!current) return;
   std::string error;
-  std::shared_ptr<TlsContext> fresh = current->reloaded(error);
-  if (!fresh) {
+  std::shared_ptr<TlsContext> first = current->reloaded(error);
+  SharedTlsContext::Contexts fresh;
+  if (first) fresh = SharedTlsContext::perWorker(first, options_.workers, error);
+  if (fresh.empty()) {
     log_->warn(
         "[tcp server] SIGHUP: cannot reload the TLS certificate and key: {}; still using "
         "the old ones",

@@ -86,6 +86,7 @@ class Worker {
   /// Counts the loop's turns (for each connection's fair share per turn).
   std::uint64_t turn() const { return turn_; }
   bool stopping() const { return stopping_; }
+  unsigned index() const { return index_; }
   void onConnectionClosed(ConnId id);
   /// Memory went back to the pool: wake the waiters it covers (rule 5).
   void onMemoryReleased();
