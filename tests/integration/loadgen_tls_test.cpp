@@ -43,8 +43,10 @@ std::vector<std::string> tlsLoadgen(std::uint16_t port, std::vector<std::string>
 
 std::vector<std::string> tlsServer(std::vector<std::string> args) {
   const TestPki& pki = testPki();
-  args.insert(args.end(),
-              {"--workers", "2", "--tls-cert", pki.serverCert, "--tls-key", pki.serverKey});
+  // A handshake timeout as long as the loadgen's connect timeout: on a loaded
+  // machine (sanitizers, parallel tests) 1,000 handshakes may queue up.
+  args.insert(args.end(), {"--workers", "2", "--tls-cert", pki.serverCert, "--tls-key",
+                           pki.serverKey, "--tls-handshake-timeout", "60"});
   return args;
 }
 
