@@ -75,7 +75,7 @@ void Connection::announce(const PeerAddress* via) {
   if (!worker_.log().should_log(spdlog::level::info)) return;
   // Details: (via=PROXY, tls=VERSION, subject=CLIENT CERTIFICATE), each if known.
   const std::string viaText = via != nullptr ? via->hostPort() : std::string();
-  std::string tlsVersion;
+  std::string_view tlsVersion;
   std::string subject;
   if (tls_) {
     tlsVersion = tls_->version();
@@ -274,7 +274,7 @@ void Connection::onAlloc(uv_handle_t* handle, std::size_t, uv_buf_t* buf) noexce
   *buf = uv_buf_init(reinterpret_cast<char*>(room.data()), static_cast<unsigned>(room.size()));
 }
 
-std::span<std::byte> Connection::roomForRead() {
+bool Connection::turnIsOver() {
   // Fair turns: one chunk per connection per loop turn. libuv would read up
   // to 32 times in one callback; offering no room ends it, and the socket,
   // still in epoll, is read again next turn after every other ready peer.
@@ -285,9 +285,17 @@ std::span<std::byte> Connection::roomForRead() {
   }
   if (turnBytes_ >= worker_.pool().chunkBytes() && !worker_.stopping()) {
     yielded_ = true;
-    return {};
+    return true;
   }
-  std::span<std::byte> room = frames_.prepareRead();
+  return false;
+}
+
+std::span<std::byte> Connection::roomForRead() {
+  if (turnIsOver()) return {};
+  return capToByteRate(frames_.prepareRead());
+}
+
+std::span<std::byte> Connection::capToByteRate(std::span<std::byte> room) {
   if (limits_ && limits_->bytes && !room.empty()) {
     // --max-byte-rate: read no more than the budget holds (at least a byte),
     // so the peer is slowed smoothly instead of in bursts of a chunk.

@@ -120,6 +120,10 @@ class Connection {
   static void onClose(uv_handle_t* handle) noexcept;
 
   std::span<std::byte> roomForRead();
+  /// Fair turns: true (and the read ends) once this peer had its chunk this turn.
+  bool turnIsOver();
+  /// --max-byte-rate: room cut to what the budget holds (at least a byte).
+  std::span<std::byte> capToByteRate(std::span<std::byte> room);
   void handleRead(ssize_t nread, std::size_t offeredBytes);
   void handleBytes(std::size_t n, std::size_t offeredBytes);
   void handleReadEnd(ssize_t status);

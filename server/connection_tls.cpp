@@ -38,17 +38,7 @@
 namespace uvframe {
 
 std::span<std::byte> Connection::roomForCiphertext() {
-  // Fair turns, as for plaintext (roomForRead).
-  std::uint64_t turn = worker_.turn();
-  if (turn != turn_) {
-    turn_ = turn;
-    turnBytes_ = 0;
-  }
-  if (turnBytes_ >= worker_.pool().chunkBytes() && !worker_.stopping()) {
-    yielded_ = true;
-    return {};
-  }
-  return worker_.tlsScratch();
+  return turnIsOver() ? std::span<std::byte>() : worker_.tlsScratch();  // fair turns, as plaintext
 }
 
 void Connection::handleCipherBytes(std::span<const std::byte> bytes) {
@@ -95,12 +85,7 @@ void Connection::pumpTls() {
       if (!worker_.stopping()) waitForMemory();
       break;
     }
-    if (limits_ && limits_->bytes) {
-      // --max-byte-rate: decrypt no more than the budget holds (at least a byte).
-      double budget = limits_->bytes->available(uv_now(worker_.loop()));
-      std::size_t cap = budget >= 1 ? static_cast<std::size_t>(budget) : 1;
-      if (cap < room.size()) room = room.first(cap);
-    }
+    room = capToByteRate(room);  // decrypt no more than --max-byte-rate allows
     std::size_t n = tls_->readPlaintext(room);
     sendTlsOutput();  // a key update's reply, an alert
     if (isClosing()) return;
