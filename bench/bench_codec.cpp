@@ -15,6 +15,8 @@
 // period of the same stream in place (no ring, cursor loop) with the fixed
 // FrameDecoder and with FramingDecoder on the default framing (4 bytes,
 // little endian): what the configurable framing costs per frame.
+// BM_DecodeFlat_<Framing> does the same for each other framing over a stream
+// in that framing (frames/s compared, as the headers differ in size).
 // After the runs, main() prints the codec's bytes/s as a fraction of
 // memcpy's (target: >= 0.90 at 1024-byte frames).
 //
@@ -57,15 +59,13 @@ struct FrameStream {
   std::size_t length = 0;        // one period, a whole number of frames
 };
 
-FrameStream buildStream(std::size_t payloadBytes) {
+FrameStream buildStream(std::size_t payloadBytes, const uvframe::FramingOptions& framing = {}) {
   std::vector<std::byte> one;
-  std::size_t frameBytes = uvframe::kFrameHeaderBytes + payloadBytes;
+  std::size_t frameBytes = uvframe::framingHeaderBytes(framing, payloadBytes) + payloadBytes;
   std::size_t frames = std::max<std::size_t>(4, (kMinStreamBytes + frameBytes - 1) / frameBytes);
   one.reserve(frames * frameBytes);
   for (std::size_t f = 0; f < frames; ++f) {
-    auto header =
-        uvframe::encodeHeader(static_cast<std::uint32_t>(payloadBytes), ByteOrder::kLittle);
-    one.insert(one.end(), header.begin(), header.end());
+    uvframe::appendHeader(framing, payloadBytes, one);
     auto payload = uvframe::bench::toBytes(uvframe::bench::loadgenText(
         "conn=" + std::to_string(f % 100) + " seq=" + std::to_string(f) + " ", payloadBytes));
     one.insert(one.end(), payload.begin(), payload.end());
@@ -190,8 +190,9 @@ BENCHMARK(BM_Memcpy_64KiB);
 
 /// Decodes every frame of one stream period from a flat buffer per iteration.
 template <class Decoder>
-void decodeFlat(benchmark::State& state, const Decoder& decoder) {
-  const FrameStream stream = buildStream(static_cast<std::size_t>(state.range(0)));
+void decodeFlat(benchmark::State& state, const Decoder& decoder,
+                const uvframe::FramingOptions& framing = {}) {
+  const FrameStream stream = buildStream(static_cast<std::size_t>(state.range(0)), framing);
   const std::span<const std::byte> period(stream.bytes.data(), stream.length);
   std::uint64_t frames = 0;
   for (auto _ : state) {
@@ -218,6 +219,43 @@ void BM_DecodeFlat_FramingDecoder(benchmark::State& s) {
 BENCHMARK(BM_DecodeFlat_FrameDecoder)->ArgName("payload")->Arg(16)->Arg(64)->Arg(1024);
 BENCHMARK(BM_DecodeFlat_FramingDecoder)->ArgName("payload")->Arg(16)->Arg(64)->Arg(1024);
 
+// Each other framing over a stream in its own format.
+void decodeFlatWith(benchmark::State& s, uvframe::FramingOptions framing) {
+  decodeFlat(s, uvframe::FramingDecoder(framing), framing);
+}
+uvframe::FramingOptions lengthField(std::uint8_t bytes, ByteOrder order, std::int64_t adjust) {
+  uvframe::FramingOptions o;
+  o.lengthBytes = bytes;
+  o.byteOrder = order;
+  o.lengthAdjust = adjust;
+  return o;
+}
+uvframe::FramingOptions framingOf(uvframe::FramingKind kind) {
+  uvframe::FramingOptions o;
+  o.kind = kind;
+  return o;
+}
+void BM_DecodeFlat_Length2Big(benchmark::State& s) {
+  decodeFlatWith(s, lengthField(2, ByteOrder::kBig, 0));
+}
+void BM_DecodeFlat_Length4CountsItself(benchmark::State& s) {
+  decodeFlatWith(s, lengthField(4, ByteOrder::kBig, -4));
+}
+void BM_DecodeFlat_Length8(benchmark::State& s) {
+  decodeFlatWith(s, lengthField(8, ByteOrder::kLittle, 0));
+}
+void BM_DecodeFlat_OctetCounting(benchmark::State& s) {
+  decodeFlatWith(s, framingOf(uvframe::FramingKind::kOctetCounting));
+}
+void BM_DecodeFlat_Varint(benchmark::State& s) {
+  decodeFlatWith(s, framingOf(uvframe::FramingKind::kVarint));
+}
+BENCHMARK(BM_DecodeFlat_Length2Big)->ArgName("payload")->Arg(16)->Arg(64)->Arg(1024);
+BENCHMARK(BM_DecodeFlat_Length4CountsItself)->ArgName("payload")->Arg(16)->Arg(64)->Arg(1024);
+BENCHMARK(BM_DecodeFlat_Length8)->ArgName("payload")->Arg(16)->Arg(64)->Arg(1024);
+BENCHMARK(BM_DecodeFlat_OctetCounting)->ArgName("payload")->Arg(16)->Arg(64)->Arg(1024);
+BENCHMARK(BM_DecodeFlat_Varint)->ArgName("payload")->Arg(16)->Arg(64)->Arg(1024);
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -241,6 +279,18 @@ int main(int argc, char** argv) {
     reporter.printRatio(std::string("FramingDecoder / FrameDecoder ") + size + " B",
                         "BM_DecodeFlat_FramingDecoder" + suffix,
                         "BM_DecodeFlat_FrameDecoder" + suffix, 0.0);
+  }
+  std::printf(
+      "\nEach framing's frames/s as a fraction of the default's (FrameDecoder, 4-byte"
+      " length):\n");
+  for (const char* framing :
+       {"Length2Big", "Length4CountsItself", "Length8", "OctetCounting", "Varint"}) {
+    for (const char* size : {"16", "64", "1024"}) {
+      std::string suffix = std::string("/payload:") + size;
+      reporter.printRatio(std::string(framing) + " / default " + size + " B",
+                          std::string("BM_DecodeFlat_") + framing + suffix,
+                          "BM_DecodeFlat_FrameDecoder" + suffix, 0.0, "items_per_second");
+    }
   }
   benchmark::Shutdown();
   return 0;

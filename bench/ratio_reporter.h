@@ -4,7 +4,8 @@
 // runs are done.
 //
 // With --benchmark_repetitions the median aggregate is used; without, the mean
-// of the iteration runs of that name.
+// of the iteration runs of that name. Besides the main counter, any other
+// counter can be compared by naming it (printRatio's last argument).
 #pragma once
 
 #include <benchmark/benchmark.h>
@@ -31,9 +32,10 @@ class RatioReporter : public benchmark::ConsoleReporter {
     ConsoleReporter::ReportRuns(runs);
   }
 
-  /// The remembered rate of the benchmark named name (without aggregate suffix).
-  std::optional<double> rate(const std::string& name) const {
-    auto it = rates_.find(name);
+  /// The remembered rate of the benchmark named name (without aggregate
+  /// suffix): the main counter, or the one named.
+  std::optional<double> rate(const std::string& name, const std::string& counter = {}) const {
+    auto it = rates_.find((counter.empty() ? counterName_ : counter) + "\n" + name);
     if (it == rates_.end()) return std::nullopt;
     const Entry& e = it->second;
     if (e.hasMedian) return e.median;
@@ -43,9 +45,10 @@ class RatioReporter : public benchmark::ConsoleReporter {
 
   /// Prints "label: a / b = r (target >= t)" and returns r (0 when missing).
   double printRatio(const std::string& label, const std::string& numerator,
-                    const std::string& denominator, double target = 0.0) const {
-    auto a = rate(numerator);
-    auto b = rate(denominator);
+                    const std::string& denominator, double target = 0.0,
+                    const std::string& counter = {}) const {
+    auto a = rate(numerator, counter);
+    auto b = rate(denominator, counter);
     if (!a || !b || *b <= 0) {
       std::printf("%-52s n/a (%s or %s did not run)\n", label.c_str(), numerator.c_str(),
                   denominator.c_str());
@@ -71,22 +74,22 @@ class RatioReporter : public benchmark::ConsoleReporter {
 
   void record(const Run& run) {
     if (run.error_occurred) return;
-    auto it = run.counters.find(counterName_);
-    if (it == run.counters.end()) return;
-    Entry& e = rates_[run.run_name.str()];
-    if (run.run_type == Run::RT_Aggregate) {
-      if (run.aggregate_name == "median") {
-        e.hasMedian = true;
-        e.median = it->second.value;
+    for (const auto& [counter, value] : run.counters) {
+      Entry& e = rates_[counter + "\n" + run.run_name.str()];
+      if (run.run_type == Run::RT_Aggregate) {
+        if (run.aggregate_name == "median") {
+          e.hasMedian = true;
+          e.median = value.value;
+        }
+      } else {
+        e.iterationSum += value.value;
+        ++e.iterationRuns;
       }
-    } else {
-      e.iterationSum += it->second.value;
-      ++e.iterationRuns;
     }
   }
 
   std::string counterName_;
-  std::map<std::string, Entry> rates_;
+  std::map<std::string, Entry> rates_;  ///< by "counter\nbenchmark name"
 };
 
 }  // namespace uvframe::bench

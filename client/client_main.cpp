@@ -5,11 +5,15 @@
 //   [tcp client] sent 4+10 bytes
 //   [tcp client] echo 4+10 bytes: 안녕하세요          (with --echo)
 //
+// (header + payload bytes: the header is that of the chosen framing, e.g.
+// "sent 3+10 bytes" with --framing octet-counting, whose header is "10 ").
+//
 // --encoding cp949 converts the UTF-8 input before sending, so the bytes on
 // the wire are those of the classic Windows client. Exit status: 0 when every
 // frame was sent (and echoed, with --echo), 1 on a runtime failure (server
-// down, name not resolved, message too large, TLS handshake failed, ...), 2 on
-// bad arguments. --tls (client_tls_options.h) speaks TLS; the connected line
+// down, name not resolved, message too large or not announceable in the
+// framing, TLS handshake failed, ...), 2 on bad arguments (a bad framing
+// combination included). --tls (client_tls_options.h) speaks TLS; the connected line
 // then names the version, the cipher and the server's certificate subject.
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -25,6 +29,8 @@
 #include "cli_support.h"
 #include "client_tls_options.h"
 #include "frame_client.h"
+#include "framing_cli.h"
+#include "framing_limits.h"
 #include "host_resolver.h"
 #include "payload_renderer.h"
 
@@ -40,6 +46,9 @@ struct ClientOptions {
   bool echo = false;
   std::uint32_t maxFrameBytes = kDefaultMaxFrameBytes;
   double timeoutS = 10.0;
+  /// --framing and its options; byteOrder and maxFrameBytes are folded in
+  /// by finishFramingOptions() in main().
+  FramingOptions framing;
   ClientTlsOptions tls;
   std::vector<std::string> messages;
 };
@@ -53,6 +62,7 @@ void addOptions(CLI::App& app, ClientOptions& o) {
       ->capture_default_str();
   app.add_flag("--echo", o.echo, "wait for each frame to come back and print it");
   app.add_option("--max-frame", o.maxFrameBytes, "largest payload in bytes")->capture_default_str();
+  addFramingOptions(app, o.framing);
   app.add_option("--timeout", o.timeoutS, "seconds to wait for connect, send and echo")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
@@ -72,8 +82,7 @@ class ClientRun {
       : options_(o),
         encoder_(encoder),
         renderer_(o.encoding),
-        client_(o.byteOrder, o.maxFrameBytes,
-                std::chrono::milliseconds(static_cast<long>(o.timeoutS * 1000))),
+        client_(o.framing, std::chrono::milliseconds(static_cast<long>(o.timeoutS * 1000))),
         log_(std::make_shared<spdlog::logger>("client",
                                               std::make_shared<spdlog::sinks::stdout_sink_st>())) {
     log_->set_pattern(kLogPattern);
@@ -95,6 +104,11 @@ class ClientRun {
            ")");
       return std::nullopt;
     }
+    if (std::string why = whyNotAnnounced(options_.framing, bytes->size()); !why.empty()) {
+      fail("message " + std::to_string(index) + " (" + std::to_string(bytes->size()) +
+           " bytes) cannot be sent: " + why);
+      return std::nullopt;
+    }
     return bytes;
   }
 
@@ -109,13 +123,14 @@ class ClientRun {
 
   /// Sends one frame; false if the echo did not match.
   bool sendOne(const std::string& bytes) {
-    client_.send(bytes);
-    log_->info("[tcp client] sent {}+{} bytes", kFrameHeaderBytes, bytes.size());
+    std::size_t headerBytes = client_.send(bytes);
+    log_->info("[tcp client] sent {}+{} bytes", headerBytes, bytes.size());
     if (!options_.echo) return true;
-    std::string echoed = client_.receiveFrame();
+    std::size_t echoHeaderBytes = 0;
+    std::string echoed = client_.receiveFrame(&echoHeaderBytes);
     std::string text;
     renderer_.render(std::as_bytes(std::span(echoed.data(), echoed.size())), text);
-    log_->info("[tcp client] echo {}+{} bytes: {}", kFrameHeaderBytes, echoed.size(), text);
+    log_->info("[tcp client] echo {}+{} bytes: {}", echoHeaderBytes, echoed.size(), text);
     if (echoed == bytes) return true;
     fail("the echo differs from the frame sent");
     return false;
@@ -174,13 +189,18 @@ int run(const ClientOptions& o, CharsetEncoder& encoder) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"uvframe-client: sends messages to a uvframe server as length-prefixed frames",
-               "uvframe-client"};
+  CLI::App app{
+      "uvframe-client: sends messages to a uvframe server as frames (length-prefixed, "
+      "octet-counted or varint-prefixed: see --framing)",
+      "uvframe-client"};
   app.set_version_flag("--version", uvframe::kVersion);
   ClientOptions options;
   addOptions(app, options);
   if (int rc = uvframe::parseCommandLine(app, argc, argv); rc >= 0) return rc;
-  if (std::string error = uvframe::finishClientTlsOptions(options.tls); !error.empty()) {
+  std::string error =
+      uvframe::finishFramingOptions(options.framing, options.byteOrder, options.maxFrameBytes);
+  if (error.empty()) error = uvframe::finishClientTlsOptions(options.tls);
+  if (!error.empty()) {
     std::fprintf(stderr, "uvframe-client: error: %s (see --help)\n", error.c_str());
     return 2;
   }

@@ -12,15 +12,25 @@ constexpr std::size_t kKeptPartialCapacityBytes = 64 * 1024;
 
 std::size_t EchoChecker::consumeFrames(std::span<const std::byte> input, std::uint64_t nowNs,
                                        LatencyHistogram& latencies, EchoTally& tally) {
+  return plain_ ? consumeFramesWith(plainDecoder_, input, nowNs, latencies, tally)
+                : consumeFramesWith(decoder_, input, nowNs, latencies, tally);
+}
+
+template <class Decoder>
+std::size_t EchoChecker::consumeFramesWith(const Decoder& decoder, std::span<const std::byte> input,
+                                           std::uint64_t nowNs, LatencyHistogram& latencies,
+                                           EchoTally& tally) {
+  using Status = typename decltype(decoder.decode(input))::Status;
   std::size_t consumed = 0;
   while (true) {
-    DecodeResult r = decoder_.decode(input.subspan(consumed));
-    if (r.status == DecodeResult::Status::kTooLarge) {
-      tally.tooLarge = true;
+    auto r = decoder.decode(input.subspan(consumed));
+    if (r.status == Status::kNeedMore) return consumed;
+    if (r.status != Status::kFrame) {
+      // Too large, or (FramingDecoder) a bad header: the stream is lost.
+      (r.status == Status::kTooLarge ? tally.tooLarge : tally.badHeader) = true;
       lost_ = true;
       return input.size();
     }
-    if (r.status != DecodeResult::Status::kFrame) return consumed;
     consumed += r.consumedBytes;
     ++tally.frames;
     tally.bytes += r.consumedBytes;

@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <cstring>
+#include <string>
 #include <utility>
 
 namespace uvframe {
@@ -73,15 +75,33 @@ constexpr auto kPatchers = makePatchers(std::make_index_sequence<kMaxDigits + 1>
 
 void FrameBatchWriter::writeFrame(std::uint64_t connId, std::uint64_t seq, std::uint32_t sizeBytes,
                                   char* out) const {
-  auto header = encodeHeader(sizeBytes, order_);
+  if (!plain4_) {
+    writeFramedFrame(connId, seq, sizeBytes, out);
+    return;
+  }
+  auto header = encodeHeader(sizeBytes, framing_.byteOrder);
   std::memcpy(out, header.data(), header.size());
   pattern_.write(connId, seq, sizeBytes, out + kFrameHeaderBytes);
+}
+
+void FrameBatchWriter::writeFramedFrame(std::uint64_t connId, std::uint64_t seq,
+                                        std::uint32_t sizeBytes, char* out) const {
+  std::memset(out, 0, offsetBytes_);
+  out += offsetBytes_;
+  // Without the offset a header is at most 11 bytes (octet-counting): the
+  // string's own buffer holds it, nothing is allocated.
+  std::string header;
+  bool announced = appendHeader(framing_, sizeBytes, header);
+  assert(announced && "the options were checked against --size");
+  (void)announced;
+  std::memcpy(out, header.data(), header.size());
+  pattern_.write(connId, seq, sizeBytes, out + header.size());
 }
 
 void FrameBatchWriter::writeRun(std::uint64_t connId, std::uint64_t firstSeq, std::uint64_t count,
                                 std::uint32_t sizeBytes, char* out, FrameRunLayout& layout) const {
   if (count == 0) return;
-  std::size_t frameBytes = kFrameHeaderBytes + sizeBytes;
+  std::size_t frameBytes = frameSize(sizeBytes);
   std::size_t digits = decimalDigits(firstSeq);
   if (digits == kMaxDigits || count <= kPow10[digits] - firstSeq) {
     FrameRunLayout wanted{connId, sizeBytes, digits, count};
@@ -107,7 +127,8 @@ void FrameBatchWriter::writeRun(std::uint64_t connId, std::uint64_t firstSeq, st
 bool FrameBatchWriter::writeSameWidthRun(std::uint64_t connId, std::uint64_t firstSeq,
                                          std::uint64_t count, std::uint32_t sizeBytes, char* out,
                                          bool reuse) const {
-  std::size_t frameBytes = kFrameHeaderBytes + sizeBytes;
+  std::size_t headerBytes = headerSize(sizeBytes);
+  std::size_t frameBytes = headerBytes + sizeBytes;
   char prefix[PayloadPattern::kMaxPrefixBytes];
   std::size_t prefixBytes = PayloadPattern::writePrefix(connId, firstSeq, prefix);
   if (prefixBytes > sizeBytes) {
@@ -119,7 +140,7 @@ bool FrameBatchWriter::writeSameWidthRun(std::uint64_t connId, std::uint64_t fir
   // The prefix ends "<digits> ", so the digits sit just before its last byte.
   std::size_t digits = decimalDigits(firstSeq);
   std::size_t digitsAt = prefixBytes - 1 - digits;
-  char* firstDigits = out + kFrameHeaderBytes + digitsAt;
+  char* firstDigits = out + headerBytes + digitsAt;
   if (reuse) {
     // Every frame is already right but for its digits.
     std::memcpy(firstDigits, prefix + digitsAt, digits);

@@ -3,6 +3,7 @@
 
 #include <cstring>
 
+#include "framing_limits.h"
 #include "host_resolver.h"
 
 namespace uvframe {
@@ -22,11 +23,21 @@ std::string connectFailureText(int status, const std::string& target) {
   }
 }
 
+FramingOptions defaultFraming(ByteOrder order, std::uint32_t maxFrameBytes) {
+  FramingOptions framing;
+  framing.byteOrder = order;
+  framing.maxPayloadBytes = maxFrameBytes;
+  return framing;
+}
+
 }  // namespace
 
 FrameClient::FrameClient(ByteOrder order, std::uint32_t maxFrameBytes,
                          std::chrono::milliseconds timeout)
-    : order_(order), decoder_(order, maxFrameBytes), timeout_(timeout) {
+    : FrameClient(defaultFraming(order, maxFrameBytes), timeout) {}
+
+FrameClient::FrameClient(const FramingOptions& framing, std::chrono::milliseconds timeout)
+    : framing_(framing), decoder_(framing), timeout_(timeout) {
   int rc = uv_timer_init(loop_.get(), &timer_);
   if (rc != 0) throw ClientError("uv_timer_init: " + uvErrorText(rc));
   timer_.data = this;
@@ -147,15 +158,23 @@ void FrameClient::onWrite(uv_write_t* req, int status) noexcept {
   if (status != 0 && self->writeStatus_ == 0) self->writeStatus_ = status;
 }
 
-void FrameClient::send(std::string_view payload) {
+std::size_t FrameClient::headerBytesFor(std::size_t payloadBytes) const {
+  return framingHeaderBytes(framing_, payloadBytes);
+}
+
+std::size_t FrameClient::send(std::string_view payload) {
   // Let pending events (a close by the server) land before writing.
   uv_run(loop_.get(), UV_RUN_NOWAIT);
   throwIfClosed("cannot send");
-  header_ = encodeHeader(static_cast<std::uint32_t>(payload.size()), order_);
+  header_.clear();
+  if (!appendHeader(framing_, payload.size(), header_)) {
+    throw ClientError("a message of " + std::to_string(payload.size()) +
+                      " bytes cannot be sent: " + whyNotAnnounced(framing_, payload.size()));
+  }
   writeStatus_ = 0;
   if (tls_) {
     // Two records, like the two writes of the plaintext client.
-    sendPlaintext(std::string_view(reinterpret_cast<const char*>(header_.data()), header_.size()));
+    sendPlaintext(header_);
     if (!payload.empty()) sendPlaintext(payload);
   } else {
     sendFrameWrites(payload);
@@ -164,12 +183,12 @@ void FrameClient::send(std::string_view payload) {
     throw ClientError("sending timed out (the server does not read)");
   }
   if (writeStatus_ != 0) throw ClientError("send failed: " + uvErrorText(writeStatus_));
+  return header_.size();
 }
 
 void FrameClient::sendFrameWrites(std::string_view payload) {
   payload_.assign(payload);
-  uv_buf_t headerBuf =
-      uv_buf_init(reinterpret_cast<char*>(header_.data()), static_cast<unsigned>(header_.size()));
+  uv_buf_t headerBuf = uv_buf_init(header_.data(), static_cast<unsigned>(header_.size()));
   uv_buf_t bodyBuf = uv_buf_init(payload_.data(), static_cast<unsigned>(payload_.size()));
   auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
   for (auto& req : writeReqs_)
@@ -185,20 +204,24 @@ void FrameClient::sendFrameWrites(std::string_view payload) {
   }
 }
 
-std::string FrameClient::receiveFrame() {
-  DecodeResult frame;
+std::string FrameClient::receiveFrame(std::size_t* headerBytes) {
+  FramingResult frame;
   auto whole = [&] {
     frame = decoder_.decode(std::as_bytes(std::span(received_.data(), received_.size())));
-    return frame.status != DecodeResult::Status::kNeedMore || eof_ || readError_ != 0 ||
+    return frame.status != FramingResult::Status::kNeedMore || eof_ || readError_ != 0 ||
            !tlsError_.empty();
   };
   if (!runUntil(whole)) throw ClientError("no echo from the server within the timeout");
-  if (frame.status == DecodeResult::Status::kTooLarge) {
-    throw ClientError("the server sent a frame of " + std::to_string(frame.payloadBytes) +
-                      " bytes, above --max-frame");
+  if (frame.status == FramingResult::Status::kTooLarge) {
+    throw ClientError("the server sent a frame with a length of " +
+                      std::to_string(frame.lengthField) + ", above --max-frame");
   }
-  if (frame.status != DecodeResult::Status::kFrame) throwIfClosed("waiting for the echo");
+  if (frame.status == FramingResult::Status::kBadHeader) {
+    throw ClientError("the server sent a bad frame header: " + std::string(frame.reason));
+  }
+  if (frame.status != FramingResult::Status::kFrame) throwIfClosed("waiting for the echo");
   std::string payload(reinterpret_cast<const char*>(frame.payload.data()), frame.payload.size());
+  if (headerBytes != nullptr) *headerBytes = frame.headerBytes;
   received_.erase(0, frame.consumedBytes);
   return payload;
 }

@@ -6,12 +6,15 @@
 // done or its deadline passes; all socket work still goes through libuv, and
 // every libuv error becomes a ClientError with a clear message.
 //
-// Like the classic Windows client, send() writes the 4-byte header and the
-// payload as two separate writes:
+// Like the classic Windows client, send() writes the header and the payload
+// as two separate writes (the header of the chosen framing: by default the
+// 4-byte length, see framing.h for the others):
 //
 //   write 1: +----+----+----+----+   write 2: +---------------------------+
 //            | payload length    |            | payload (length bytes)    |
 //            +----+----+----+----+            +---------------------------+
+//
+// receiveFrame() reads the echoed frames in the same framing.
 //
 // With useTls() the same steps run over TLS (frame_client_tls.cpp): connect()
 // includes the handshake, each of the two writes is its own TLS record, and
@@ -31,6 +34,7 @@
 #include <vector>
 
 #include "frame_codec.h"
+#include "framing.h"
 #include "tls_context.h"
 #include "tls_session.h"
 #include "uv_handle.h"
@@ -47,6 +51,10 @@ class ClientError : public std::runtime_error {
 /// Every method but the accessors throws ClientError on failure.
 class FrameClient {
  public:
+  /// framing has passed validateFramingOptions(); its maxPayloadBytes
+  /// bounds the frames received.
+  FrameClient(const FramingOptions& framing, std::chrono::milliseconds timeout);
+  /// The default framing: a 4-byte length in this byte order.
   FrameClient(ByteOrder order, std::uint32_t maxFrameBytes, std::chrono::milliseconds timeout);
   ~FrameClient();
   FrameClient(const FrameClient&) = delete;
@@ -55,10 +63,17 @@ class FrameClient {
   /// Connects to the first address that accepts; hostLabel names the target
   /// in error messages ("127.0.0.1:9000").
   void connect(const std::vector<sockaddr_storage>& addresses, const std::string& hostLabel);
-  /// Sends one frame: the header, then the payload, as two writes.
-  void send(std::string_view payload);
-  /// Waits for the next whole frame from the server and returns its payload.
-  std::string receiveFrame();
+  /// The header bytes that announce a payload of payloadBytes, or 0 when
+  /// the framing cannot announce it (octet-counting and an empty payload, a
+  /// length field too narrow, ...).
+  std::size_t headerBytesFor(std::size_t payloadBytes) const;
+  /// Sends one frame: the header, then the payload, as two writes. Returns
+  /// the header's size; a payload the framing cannot announce is a
+  /// ClientError, with nothing sent.
+  std::size_t send(std::string_view payload);
+  /// Waits for the next whole frame from the server and returns its
+  /// payload; headerBytes (if given) gets the size of its header.
+  std::string receiveFrame(std::size_t* headerBytes = nullptr);
   /// Half-closes the connection, waits (bounded) for the server to close its
   /// side so every frame was read, then closes the handle.
   void finish();
@@ -106,8 +121,8 @@ class FrameClient {
   uv_connect_t connectReq_{};
   uv_shutdown_t shutdownReq_{};
   std::array<uv_write_t, 2> writeReqs_{};
-  ByteOrder order_;
-  FrameDecoder decoder_;
+  FramingOptions framing_;
+  FramingDecoder decoder_;
   std::chrono::milliseconds timeout_;
 
   bool tcpOpen_ = false;
@@ -124,7 +139,7 @@ class FrameClient {
   std::unique_ptr<TlsSession> tls_;
   std::string tlsError_;  // why the session failed
 
-  std::array<std::byte, kFrameHeaderBytes> header_{};
+  std::string header_;   // the frame's header being written; valid until its write callback
   std::string payload_;  // the frame being written; valid until its write callback
   std::string received_;
   std::array<char, 64 * 1024> readBuffer_{};

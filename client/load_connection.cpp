@@ -61,8 +61,7 @@ LoadConnection::LoadConnection(LoadClient& owner, std::uint64_t id, std::uint32_
     : owner_(owner), id_(id), index_(index), rngState_(owner.plan().options->seed ^ (id << 20)) {
   const LoadgenOptions& o = *owner.plan().options;
   if (o.echo) {
-    echo_ = std::make_unique<EchoChecker>(*owner.plan().pattern,
-                                          FrameDecoder(o.byteOrder, o.maxFrameBytes), id);
+    echo_ = std::make_unique<EchoChecker>(*owner.plan().pattern, FramingDecoder(o.framing), id);
   }
 }
 
@@ -327,8 +326,8 @@ void LoadConnection::handleEcho(std::span<const std::byte> bytes) {
   }
   if (t.mismatched > 0) c.addError(ErrorKind::kEchoMismatch, t.mismatched);
   if (t.extra > 0) c.addError(ErrorKind::kEchoExtra, t.extra);
-  if (t.tooLarge) {
-    c.addError(ErrorKind::kEchoTooLarge);
+  if (t.tooLarge || t.badHeader) {
+    c.addError(t.tooLarge ? ErrorKind::kEchoTooLarge : ErrorKind::kEchoBadHeader);
     close();
     return;
   }
@@ -354,13 +353,13 @@ void LoadConnection::advanceSeq(std::uint64_t frames) {
 std::uint64_t LoadConnection::fillBatch(WriteBatch& batch, std::uint64_t count,
                                         std::uint64_t firstStartNs, std::uint64_t stepNs) {
   const LoadgenOptions& o = *owner_.plan().options;
-  FrameBatchWriter writer(*owner_.plan().pattern, o.byteOrder);
+  FrameBatchWriter writer(*owner_.plan().pattern, o.framing);
   std::uint64_t firstSeq = nextSeq_;
   std::uint64_t frames = 0;
   if (o.minSizeBytes == o.maxSizeBytes) {
     // One size: the frames up to the first that reaches kMaxBatchBytes,
     // written as one run.
-    std::size_t frameBytes = kFrameHeaderBytes + o.minSizeBytes;
+    std::size_t frameBytes = writer.frameSize(o.minSizeBytes);
     frames = std::min<std::uint64_t>(count, (kMaxBatchBytes + frameBytes - 1) / frameBytes);
     // A reusable layout is never shorter than frames, so the resize keeps
     // its bytes.
@@ -379,12 +378,12 @@ std::uint64_t LoadConnection::fillBatch(WriteBatch& batch, std::uint64_t count,
   std::uint64_t rngState = rngState_;
   std::size_t totalBytes = 0;
   for (; frames < count && (frames == 0 || totalBytes < kMaxBatchBytes); ++frames)
-    totalBytes += kFrameHeaderBytes + nextSizeBytes(rngState);
+    totalBytes += writer.frameSize(nextSizeBytes(rngState));
   char* out = batch.bytes.resize(totalBytes);
   for (std::uint64_t i = 0; i < frames; ++i) {
     std::uint32_t size = nextSizeBytes(rngState_);
     writer.writeFrame(id_, firstSeq + i, size, out);
-    out += kFrameHeaderBytes + size;
+    out += writer.frameSize(size);
     if (echo_) echo_->expect(firstSeq + i, size, firstStartNs + i * stepNs);
   }
   return frames;

@@ -78,6 +78,14 @@ void readOptions(const Json& j, LoadgenOptions& o) {
     o.byteOrder = *order;
   }
   o.maxFrameBytes = opts->value("max_frame", o.maxFrameBytes);
+  if (auto kind = parseFramingKind(opts->value("framing", std::string("length")))) {
+    o.framing.kind = *kind;
+  }
+  o.framing.lengthBytes = opts->value("length_bytes", o.framing.lengthBytes);
+  o.framing.lengthOffset = opts->value("length_offset", o.framing.lengthOffset);
+  o.framing.lengthAdjust = opts->value("length_adjust", o.framing.lengthAdjust);
+  o.framing.byteOrder = o.byteOrder;
+  o.framing.maxPayloadBytes = o.maxFrameBytes;
   o.maxErrors = opts->value("max_errors", o.maxErrors);
   o.warmupS = opts->value("warmup_s", o.warmupS);
   o.seed = opts->value("seed", o.seed);

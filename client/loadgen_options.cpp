@@ -7,6 +7,8 @@
 #include <charconv>
 
 #include "cli_support.h"
+#include "framing_cli.h"
+#include "framing_limits.h"
 #include "peer_address.h"
 
 namespace uvframe {
@@ -50,6 +52,7 @@ void addRunOptions(CLI::App& app, LoadgenOptions& o) {
   addByteOrderOption(app, o.byteOrder);
   app.add_option("--max-frame", o.maxFrameBytes, "largest frame payload in bytes")
       ->capture_default_str();
+  addFramingOptions(app, o.framing);
   app.add_option("--source-address", o.sourceAddresses,
                  "local addresses to spread connections over (comma-separated), e.g. "
                  "127.0.0.1,127.0.0.2 when one address runs out of ephemeral ports")
@@ -93,6 +96,20 @@ void addRunOptions(CLI::App& app, LoadgenOptions& o) {
   addClientTlsOptions(app, o.tls);
 }
 
+// Empty when the framing can announce every payload size from minBytes to
+// maxBytes, else why not. The sizes a framing can announce form one range
+// (a length field's values plus the adjust; 1 and up for octet-counting; all
+// for varint), so the two ends decide.
+std::string checkSizesAnnounced(const FramingOptions& f, std::uint32_t minBytes,
+                                std::uint32_t maxBytes) {
+  for (std::uint32_t size : {minBytes, maxBytes}) {
+    if (std::string why = whyNotAnnounced(f, size); !why.empty()) {
+      return "--size: a payload of " + std::to_string(size) + " bytes cannot be sent: " + why;
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 bool parseSizeRange(std::string_view text, std::uint32_t& minBytes, std::uint32_t& maxBytes) {
@@ -119,6 +136,14 @@ std::string finishLoadgenOptions(LoadgenOptions& o, unsigned cpuCount) {
     return "--size: " + std::to_string(o.maxSizeBytes) + " bytes is above --max-frame " +
            std::to_string(o.maxFrameBytes);
   }
+  if (std::string error = finishFramingOptions(o.framing, o.byteOrder, o.maxFrameBytes);
+      !error.empty()) {
+    return error;
+  }
+  if (std::string error = checkSizesAnnounced(o.framing, o.minSizeBytes, o.maxSizeBytes);
+      !error.empty()) {
+    return error;
+  }
   for (const auto& source : o.sourceAddresses) {
     sockaddr_storage storage{};
     if (!parseNumericAddress(source, 0, &storage, sizeof storage)) {
@@ -131,7 +156,8 @@ std::string finishLoadgenOptions(LoadgenOptions& o, unsigned cpuCount) {
     // Without echo, keep about 64 KiB in flight per connection: 16 small
     // frames per connection capped a run near 2 M frames/s, far below what
     // the server takes.
-    std::uint32_t frameBytes = o.maxSizeBytes + 4;
+    auto frameBytes =
+        static_cast<std::uint32_t>(o.maxSizeBytes + framingHeaderBytes(o.framing, o.maxSizeBytes));
     o.pipeline = o.echo ? 1 : std::max<unsigned>(16, 65536 / frameBytes);
   }
   if (o.threads == 0) o.threads = std::max(1u, cpuCount);

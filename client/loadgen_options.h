@@ -12,6 +12,7 @@
 
 #include "client_tls_options.h"
 #include "frame_codec.h"
+#include "framing.h"
 #include "loadgen_proxy.h"
 
 namespace uvframe {
@@ -32,6 +33,9 @@ struct LoadgenOptions {
   unsigned threads = 0;        ///< 0: CPU count
   ByteOrder byteOrder = ByteOrder::kLittle;
   std::uint32_t maxFrameBytes = kDefaultMaxFrameBytes;
+  /// --framing and its options; finishLoadgenOptions() folds byteOrder and
+  /// maxFrameBytes in, so it is the whole wire format from then on.
+  FramingOptions framing;
   std::vector<std::string> sourceAddresses;
   std::string jsonPath;
   std::string histogramPath;

@@ -52,6 +52,12 @@ nlohmann::ordered_json optionsJson(const LoadgenOptions& o) {
   j["threads"] = o.threads;
   j["byte_order"] = std::string(toString(o.byteOrder));
   j["max_frame"] = o.maxFrameBytes;
+  j["framing"] = std::string(toString(o.framing.kind));
+  if (o.framing.kind == FramingKind::kLength) {
+    j["length_bytes"] = o.framing.lengthBytes;
+    j["length_offset"] = o.framing.lengthOffset;
+    j["length_adjust"] = o.framing.lengthAdjust;
+  }
   j["source_addresses"] = o.sourceAddresses;
   j["max_errors"] = o.maxErrors;
   j["connect_timeout_s"] = o.connectTimeoutS;
@@ -96,12 +102,18 @@ std::string describeRun(const LoadgenOptions& o) {
   std::string amount = o.framesPerConnection != 0
                            ? fmt::format("{} frames per connection", o.framesPerConnection)
                            : fmt::format("{:g} s", o.durationS);
+  // The framing only when it is not the default 4-byte length.
+  FramingOptions plain;
+  plain.byteOrder = o.framing.byteOrder;
+  plain.maxPayloadBytes = o.framing.maxPayloadBytes;
+  std::string framing =
+      o.framing == plain ? std::string() : fmt::format(", {}", describeFraming(o.framing));
   std::string proxy = o.proxyProtocol == ProxyProtocolVersion::kOff
                           ? std::string()
                           : fmt::format(", PROXY {} headers", toString(o.proxyProtocol));
-  return fmt::format("{}:{}, {} connections on {} threads, {}, {} payloads, {}{}{}{}", o.host,
+  return fmt::format("{}:{}, {} connections on {} threads, {}, {} payloads, {}{}{}{}{}", o.host,
                      o.port, o.connections, o.threads, model, size, amount, o.echo ? ", echo" : "",
-                     proxy, o.tls.enabled ? ", TLS" : "");
+                     framing, proxy, o.tls.enabled ? ", TLS" : "");
 }
 
 nlohmann::ordered_json resultJson(const LoadgenOptions& o, const LoadResult& r) {

@@ -29,6 +29,7 @@ constexpr std::array<std::string_view, kErrorKindCount> kErrorKindNames = {
     "echo_extra",
     "echo_too_large",
     "unexpected_data",
+    "echo_bad_header",
 };
 
 }  // namespace

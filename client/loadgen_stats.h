@@ -37,6 +37,7 @@ enum class ErrorKind : std::uint8_t {
   kEchoExtra,       ///< a frame came back that was not sent
   kEchoTooLarge,    ///< an echoed length above --max-frame (stream lost)
   kUnexpectedData,  ///< bytes from the server without --echo
+  kEchoBadHeader,   ///< an echoed header invalid in the framing (stream lost)
   kCount
 };
 inline constexpr std::size_t kErrorKindCount = static_cast<std::size_t>(ErrorKind::kCount);

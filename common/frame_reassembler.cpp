@@ -6,18 +6,19 @@
 
 namespace uvframe {
 
-FrameReassembler::FrameReassembler(BufferPool& pool, FrameDecoder decoder,
+FrameReassembler::FrameReassembler(BufferPool& pool, FramingDecoder decoder,
                                    std::size_t maxLoggedBytes, bool keepWholeFrames)
     : ring_(pool),
       chunkBytes_(pool.chunkBytes()),
       decoder_(decoder),
+      maxHeaderBytes_(framingMaxHeaderBytes(decoder.options())),
       maxLoggedBytes_(maxLoggedBytes),
       keepWholeFrames_(keepWholeFrames) {}
 
 void FrameReassembler::commit(std::size_t n) {
   ring_.commit(n);
   offset_ = 0;
-  lastStatus_ = DecodeResult::Status::kNeedMore;
+  lastStatus_ = FramingResult::Status::kNeedMore;
   lastPayloadBytes_ = 0;
   lastFrameBytes_ = 0;
   if (skimming_) skim(n);
@@ -29,15 +30,18 @@ FrameReassembler::ReadEnd FrameReassembler::endRead() {
   ring_.consume(offset_);
   offset_ = 0;
   if (skimming_) return end;  // the skimmed frame is still arriving
-  if (lastStatus_ == DecodeResult::Status::kTooLarge) {
+  if (lastStatus_ == FramingResult::Status::kTooLarge) {
     end.tooLarge = true;
-    end.announced = lastPayloadBytes_;
+    end.announced = lastLengthField_;
+    return end;
+  }
+  if (lastStatus_ == FramingResult::Status::kBadHeader) {
+    end.badHeader = true;
+    end.badHeaderReason = lastReason_;
     return end;
   }
   pendingFrameBytes_ = lastFrameBytes_;
-  if (skims() && pendingFrameBytes_ > chunkBytes_) {
-    startSkimming(static_cast<std::uint32_t>(pendingFrameBytes_ - kFrameHeaderBytes));
-  }
+  if (skims() && pendingFrameBytes_ > chunkBytes_) startSkimming();
   if (ring_.empty()) {
     hasPartial_ = false;
     pendingFrameBytes_ = 0;
@@ -54,12 +58,13 @@ FrameReassembler::ReadEnd FrameReassembler::endRead() {
 
 // Starts skimming the partial frame that fills the ring: keeps the header
 // and at most maxLoggedBytes of payload.
-void FrameReassembler::startSkimming(std::uint32_t payloadBytes) {
-  std::size_t have = ring_.readableBytes() - kFrameHeaderBytes;
+void FrameReassembler::startSkimming() {
+  std::size_t have = ring_.readableBytes() - lastHeaderBytes_;
   std::size_t keep = std::min<std::size_t>(have, maxLoggedBytes_);
   ring_.unwrite(have - keep);
   skimming_ = true;
-  skimPayloadBytes_ = payloadBytes;
+  skimHeaderBytes_ = static_cast<std::uint32_t>(lastHeaderBytes_);
+  skimPayloadBytes_ = lastPayloadBytes_;
   skimSeen_ = static_cast<std::uint32_t>(have);
   skimKept_ = static_cast<std::uint32_t>(keep);
   pendingFrameBytes_ = 0;  // no need to make room for the whole frame
@@ -89,9 +94,9 @@ void FrameReassembler::skim(std::size_t newBytes) {
 
 bool FrameReassembler::takeSkimmedFrame(Frame& out) {
   skimDone_ = false;
-  out.payload = ring_.readable().subspan(kFrameHeaderBytes, skimKept_);
+  out.payload = ring_.readable().subspan(skimHeaderBytes_, skimKept_);
   out.payloadBytes = skimPayloadBytes_;
-  offset_ = kFrameHeaderBytes + skimKept_;
+  offset_ = skimHeaderBytes_ + skimKept_;
   hasPartial_ = false;
   return true;
 }

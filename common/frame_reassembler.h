@@ -18,15 +18,19 @@
 // payload size, once its last byte has arrived.
 //
 //   ring while skimming:  | header | kept head (<= maxLogged) | next bytes... |
+//
+// The framing is any of framing.h's (FramingDecoder); headers differ in size
+// between framings and, for octet counting and varints, between frames.
 //                          payload bytes past the head are never stored
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string_view>
 
 #include "buffer_pool.h"
-#include "frame_codec.h"
+#include "framing.h"
 #include "ring_buffer.h"
 
 namespace uvframe {
@@ -43,13 +47,15 @@ class FrameReassembler {
   };
   /// How a read ended.
   struct ReadEnd {
-    bool tooLarge = false;        ///< the next header announces too much
-    std::uint32_t announced = 0;  ///< its length (tooLarge)
-    bool newFrameBegan = false;   ///< an unfinished frame started in this read
-    bool released = false;        ///< storage went back to the pool
+    bool tooLarge = false;             ///< the next header announces too much
+    std::uint64_t announced = 0;       ///< its length field as received (tooLarge)
+    bool badHeader = false;            ///< the next header can never be valid
+    std::string_view badHeaderReason;  ///< why (badHeader): a static text
+    bool newFrameBegan = false;        ///< an unfinished frame started in this read
+    bool released = false;             ///< storage went back to the pool
   };
 
-  FrameReassembler(BufferPool& pool, FrameDecoder decoder, std::size_t maxLoggedBytes,
+  FrameReassembler(BufferPool& pool, FramingDecoder decoder, std::size_t maxLoggedBytes,
                    bool keepWholeFrames);
 
   std::span<std::byte> prepareRead() { return ring_.prepareWrite(pendingFrameBytes_); }
@@ -59,11 +65,14 @@ class FrameReassembler {
   bool next(Frame& out) {
     if (skimDone_) return takeSkimmedFrame(out);
     if (skimming_) return false;
-    DecodeResult r = decoder_.decode(ring_.readable().subspan(offset_));
-    if (r.status != DecodeResult::Status::kFrame) {
+    FramingResult r = decoder_.decode(ring_.readable().subspan(offset_));
+    if (r.status != FramingResult::Status::kFrame) {
       lastStatus_ = r.status;
+      lastLengthField_ = r.lengthField;
       lastPayloadBytes_ = r.payloadBytes;
+      lastHeaderBytes_ = r.headerBytes;
       lastFrameBytes_ = r.frameBytes;
+      lastReason_ = r.reason;
       return false;
     }
     out.payload = r.payload;
@@ -85,15 +94,15 @@ class FrameReassembler {
   bool hasPartial() const { return hasPartial_; }
   /// Bytes of the unfinished frame received so far (header included).
   std::size_t unfinishedBytes() const {
-    return skimming_ ? kFrameHeaderBytes + skimSeen_ : ring_.readableBytes();
+    return skimming_ ? skimHeaderBytes_ + skimSeen_ : ring_.readableBytes();
   }
   /// Size of the unfinished frame (header included), 0 if not known yet.
   std::size_t unfinishedFrameBytes() const {
-    return skimming_ ? kFrameHeaderBytes + skimPayloadBytes_ : pendingFrameBytes_;
+    return skimming_ ? skimHeaderBytes_ + skimPayloadBytes_ : pendingFrameBytes_;
   }
   /// Whether frames larger than a chunk are skimmed (see file comment).
   bool skims() const {
-    return !keepWholeFrames_ && kFrameHeaderBytes + maxLoggedBytes_ <= chunkBytes_ / 2;
+    return !keepWholeFrames_ && maxHeaderBytes_ + maxLoggedBytes_ <= chunkBytes_ / 2;
   }
   /// The unread bytes (the start of a frame too large, for the warning).
   std::span<const std::byte> unread() const { return ring_.readable(); }
@@ -101,25 +110,30 @@ class FrameReassembler {
   const RingBuffer& ring() const { return ring_; }
 
  private:
-  void startSkimming(std::uint32_t payloadBytes);
+  void startSkimming();
   void skim(std::size_t newBytes);
   bool takeSkimmedFrame(Frame& out);
 
   RingBuffer ring_;
   std::size_t chunkBytes_;
-  FrameDecoder decoder_;
+  FramingDecoder decoder_;
+  std::size_t maxHeaderBytes_;  ///< the longest header of this framing
   std::size_t maxLoggedBytes_;
   bool keepWholeFrames_;
 
   std::size_t offset_ = 0;  ///< bytes of this read's frames so far
   // The decode that ended next(): what endRead() needs of it.
-  DecodeResult::Status lastStatus_ = DecodeResult::Status::kNeedMore;
+  FramingResult::Status lastStatus_ = FramingResult::Status::kNeedMore;
+  std::uint64_t lastLengthField_ = 0;
   std::uint32_t lastPayloadBytes_ = 0;
+  std::size_t lastHeaderBytes_ = 0;
   std::size_t lastFrameBytes_ = 0;
+  std::string_view lastReason_;
   std::size_t pendingFrameBytes_ = 0;  ///< size of the unfinished frame, if known
   bool hasPartial_ = false;
   // Skimming a frame larger than the chunk: the ring holds its header and
   // skimKept_ payload bytes; skimSeen_ of skimPayloadBytes_ have arrived.
+  std::uint32_t skimHeaderBytes_ = 0;
   std::uint32_t skimPayloadBytes_ = 0;
   std::uint32_t skimSeen_ = 0;
   std::uint32_t skimKept_ = 0;

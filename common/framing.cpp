@@ -99,6 +99,18 @@ std::optional<FramingKind> parseFramingKind(std::string_view text) {
   return std::nullopt;
 }
 
+std::size_t framingMaxHeaderBytes(const FramingOptions& o) {
+  switch (o.kind) {
+    case FramingKind::kLength:
+      return std::size_t{o.lengthOffset} + o.lengthBytes;
+    case FramingKind::kOctetCounting:
+      return kMaxOctetCountDigits + 1;
+    case FramingKind::kVarint:
+      return kMaxVarintBytes;
+  }
+  return 0;
+}
+
 std::string validateFramingOptions(const FramingOptions& o) {
   if (o.kind != FramingKind::kLength) {
     // The length-field options mean nothing here; a value other than the
@@ -166,7 +178,16 @@ bool FramingDecoder::readOctetCountHeader(std::span<const std::byte> input,
     return false;
   };
   if (input.empty()) return false;
-  if (input[0] == std::byte{'0'}) return bad("octet count begins with 0");
+  if (input[0] == std::byte{'0'}) {
+    // RFC 6587 has no "0 ", yet rsyslog's omfwd sends it for an empty
+    // message: read it as an empty frame rather than drop the forwarder.
+    // Any other leading zero is still a bad header.
+    if (input.size() < 2) return false;
+    if (input[1] != kSpace) return bad("octet count begins with 0");
+    r.lengthField = 0;
+    r.headerBytes = 2;
+    return true;
+  }
   if (!isDigit(input[0])) return bad("octet count is not a decimal number");
   std::uint64_t value = 0;
   for (std::size_t i = 0; i < input.size(); ++i) {

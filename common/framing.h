@@ -21,8 +21,10 @@
 //   | 1 | 2 | 7 | SP| payload (127 bytes)       |
 //   +---+---+---+---+---------------------------+
 //   a nonzero digit, then at most 9 more digits, then one space (0x20).
-//   "0 ", "012 ", 11 digits, or any other byte where a digit or the space
-//   belongs is a bad header.
+//   "012 ", 11 digits, or any other byte where a digit or the space belongs
+//   is a bad header. "0 " alone is read as an empty frame: RFC 6587 has no
+//   such header, but rsyslog's omfwd sends it for an empty message (senders
+//   here never write it: appendHeader refuses an empty octet-counted frame).
 //
 // --framing varint (protobuf base-128, least significant group first):
 //
@@ -132,6 +134,16 @@ class FramingDecoder {
 
   const FramingOptions& options() const { return options_; }
 
+  /// The seed's framing: a 4-byte length in this byte order, payloads up to
+  /// maxPayloadBytes.
+  static FramingDecoder lengthPrefix(ByteOrder order = ByteOrder::kLittle,
+                                     std::uint32_t maxPayloadBytes = kDefaultMaxFrameBytes) {
+    FramingOptions o;
+    o.byteOrder = order;
+    o.maxPayloadBytes = maxPayloadBytes;
+    return FramingDecoder(o);
+  }
+
  private:
   // The default framing (and big endian), step for step as FrameDecoder:
   // the general path's offset, adjust and kind cost a third more time per
@@ -206,6 +218,10 @@ class FramingDecoder {
   FramingOptions options_;
   bool plain4_;  ///< 4-byte field, no offset, no adjust: decodePlain4()
 };
+
+/// The longest header these options can give (offset + field, 11 for an
+/// octet count, 10 for a varint).
+std::size_t framingMaxHeaderBytes(const FramingOptions& options);
 
 /// Header bytes announcing payloadBytes, or 0 when these options cannot
 /// announce it (a field too narrow, an adjusted field below zero).

@@ -12,6 +12,12 @@
 #   scripts/bench.sh --quick            64 B, 100 + 10,000 connections, 2 s per load (< 60 s)
 #   scripts/bench.sh --build-dir DIR    use the binaries in DIR/bin (default: build)
 #   scripts/bench.sh --no-build         do not (re)build them first
+#   scripts/bench.sh --no-peers         skip the peer race
+# Then the peer race (bench/peer_race.py): uvframe-server --framing
+# octet-counting against rsyslog (imptcp and imtcp, bench/peers/) on the same
+# octet-counted loadgen traffic, 64 and 512 B, 100 and 1,000 connections
+# (--quick: 64 B, 100), lines written per second end to end, completeness,
+# CPU per line and RSS; rsyslog comes from scripts/setup.sh.
 # Other options go to bench/bench_driver.py: --duration S, --sizes 64,1024,
 # --connections 100,10000, --scenarios uv_log,ref_log, --server-threads N,
 # --load-threads N, --repeat N (best of N runs, for a busy machine),
@@ -27,6 +33,8 @@ cd "$(dirname "$0")/.."
 
 build_dir=build
 build=1
+peers=1
+quick=0
 driver_args=()
 while (($#)); do
   case "$1" in
@@ -40,6 +48,15 @@ while (($#)); do
       ;;
     --no-build)
       build=0
+      shift
+      ;;
+    --no-peers)
+      peers=0
+      shift
+      ;;
+    --quick)
+      quick=1
+      driver_args+=("$1")
       shift
       ;;
     -h | --help)
@@ -98,4 +115,16 @@ done
 "$python" bench/bench_driver.py --bindir "$build_dir/bin" --results bench/results \
   "${driver_args[@]+"${driver_args[@]}"}" &
 pid=$!
-wait "$pid"
+status=0
+wait "$pid" || status=$?
+
+# The peer race, in the same run: rsyslog (imptcp, imtcp) and uvframe-server
+# on the same octet-counted traffic (bench/peer_race.py, bench/peers/).
+if ((peers)); then
+  race_args=(--bindir "$build_dir/bin" --results bench/results)
+  ((quick)) && race_args+=(--quick)
+  "$python" bench/peer_race.py "${race_args[@]}" &
+  pid=$!
+  wait "$pid" || status=$?
+fi
+exit "$status"

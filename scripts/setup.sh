@@ -15,6 +15,7 @@ packages=(
   clang libclang-rt-dev clang-format   # libFuzzer targets and formatting
   python3 python3-matplotlib procps iproute2   # scripts, latency and RSS plots
   haproxy   # a real load balancer in front of the server (PROXY protocol tests)
+  rsyslog   # a real octet-counted sender (interop test) and the peer in scripts/bench.sh
   dpkg-dev logrotate systemd   # cpack -G DEB (dpkg-shlibdeps); the package test's logrotate -f and systemd-analyze
 )
 if [[ "${1:-}" == "--bench" ]]; then

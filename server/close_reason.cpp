@@ -29,6 +29,8 @@ std::string_view toString(CloseReason reason) {
       return "max age";
     case CloseReason::kTlsError:
       return "tls error";
+    case CloseReason::kBadHeader:
+      return "bad header";
     case CloseReason::kUntrustedProxy:
       return "untrusted proxy";
     case CloseReason::kProxyTimeout:

@@ -21,7 +21,8 @@ enum class CloseReason : std::uint8_t {
   kWriteTimeout,
   kRefused,
   kMaxAge,
-  kTlsError,  ///< a TLS record or alert after the handshake
+  kTlsError,   ///< a TLS record or alert after the handshake
+  kBadHeader,  ///< a frame header that can never be valid (--framing)
   // Closed before it is a client (no connected line): refusals.
   kUntrustedProxy,
   kProxyTimeout,

@@ -369,6 +369,10 @@ void Connection::handleBytes(std::size_t n, std::size_t offeredBytes) {
     rejectOversizedFrame(end.announced);
     return;
   }
+  if (end.badHeader) {
+    rejectBadHeader(end.badHeaderReason);
+    return;
+  }
   if (end.newFrameBegan) partialSinceMs_ = lastActivityMs_;
   bool released = end.released;
   const bool socketHasMore = n >= offeredBytes;
@@ -432,9 +436,24 @@ void Connection::logFrame(std::span<const std::byte> payload, std::size_t totalB
   worker_.log().log(when, spdlog::source_loc{}, spdlog::level::info, std::string_view(line));
 }
 
-void Connection::rejectOversizedFrame(std::uint32_t announcedBytes) {
+void Connection::rejectBadHeader(std::string_view why) {
   std::span<const std::byte> sample = frames_.unread();
-  std::string_view guess = guessForeignProtocol(sample);
+  std::string shown;
+  appendEscapedUtf8(sample.first(std::min<std::size_t>(sample.size(), 32)), shown);
+  worker_.log().warn(
+      "[tcp server] bad frame header: ip={}, port={}, {} ({}, first bytes \"{}\"); closing "
+      "connection",
+      peer_.ip, peer_.port, why, describeFraming(worker_.options().framing), shown);
+  close(CloseReason::kBadHeader);
+}
+
+void Connection::rejectOversizedFrame(std::uint64_t announcedBytes) {
+  std::span<const std::byte> sample = frames_.unread();
+  // Only the seed's own framing is worth guessing about: a foreign protocol
+  // read as a 4-byte length is the common mistake.
+  std::string_view guess = worker_.options().framing.kind == FramingKind::kLength
+                               ? guessForeignProtocol(sample)
+                               : std::string_view{};
   std::string shown;
   appendEscapedUtf8(sample.first(std::min<std::size_t>(sample.size(), 32)), shown);
   const auto maxFrame = worker_.options().maxFrameBytes;

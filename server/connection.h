@@ -150,7 +150,9 @@ class Connection {
   /// Logs one message line (the caller checked the level).
   void logFrame(std::span<const std::byte> payload, std::size_t totalBytes,
                 spdlog::log_clock::time_point when);
-  void rejectOversizedFrame(std::uint32_t announcedBytes);
+  void rejectOversizedFrame(std::uint64_t announcedBytes);
+  /// A header the framing can never accept: one warning, then close.
+  void rejectBadHeader(std::string_view why);
   void logDisconnected(CloseReason reason);
   void countClose(CloseReason reason);
   void pause(std::uint8_t bit);

@@ -287,10 +287,10 @@ bool Server::startListening() {
   }
   listeningAddress_ = where->hostPort();
   std::string details = fmt::format(
-      "workers={}, accept={}, byte-order={}, max-frame={}, "
+      "workers={}, accept={}, {}, max-frame={}, "
       "echo={}, payload-encoding={}, proxy-protocol={}, tls={}, log-file={}, max-connections={}, "
       "max-fds={}, pid={}",
-      options_.workers, acceptMode_, toString(options_.byteOrder), options_.maxFrameBytes,
+      options_.workers, acceptMode_, describeFraming(options_.framing), options_.maxFrameBytes,
       options_.echo ? "on" : "off", options_.payloadEncoding, proxy,
       !options_.tls()                ? "off"
       : options_.tlsClientCa.empty() ? "on"

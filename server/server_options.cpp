@@ -15,6 +15,7 @@
 #include "cidr.h"
 #include "cli_support.h"
 #include "config_file.h"
+#include "framing_cli.h"
 #include "http_request.h"
 #include "tls_context.h"
 
@@ -155,8 +156,9 @@ std::string_view toString(ProxyMode mode) {
 
 std::size_t growthReserveBytes(const ServerOptions& o) {
   std::size_t chunk = o.readBufferBytes;
-  bool skims = !o.echo && kFrameHeaderBytes + o.maxLoggedBytes <= chunk / 2;
-  std::size_t frame = o.maxFrameBytes + kFrameHeaderBytes;
+  const std::size_t header = framingMaxHeaderBytes(o.framing);
+  bool skims = !o.echo && header + o.maxLoggedBytes <= chunk / 2;
+  std::size_t frame = o.maxFrameBytes + header;
   if (skims || frame <= chunk) return 0;
   return (frame + chunk - 1) / chunk * chunk;
 }
@@ -189,6 +191,7 @@ int parseServerOptions(int argc, char** argv, ServerOptions& o) {
   app.add_option("--workers", o.workers, "event-loop threads (default: one per CPU)")
       ->check(CLI::Range(0u, 1024u));
   addByteOrderOption(app, o.byteOrder);
+  addFramingOptions(app, o.framing);
   app.add_option("--max-frame", o.maxFrameBytes,
                  "largest payload accepted, in bytes; a longer length closes the connection")
       ->capture_default_str()
@@ -411,8 +414,11 @@ int parseServerOptions(int argc, char** argv, ServerOptions& o) {
   if (o.logMaxSizeBytes > 0 && o.logFile.empty())
     return fail(sources.where("--log-max-size"), "--log-max-size needs --log-file");
   if (o.workers == 0) o.workers = uv_available_parallelism();
-  if (o.maxFrameBytes > UINT32_MAX - kFrameHeaderBytes)
-    o.maxFrameBytes = UINT32_MAX - kFrameHeaderBytes;
+  const std::size_t longestHeader = framingMaxHeaderBytes(o.framing);
+  if (o.maxFrameBytes > UINT32_MAX - longestHeader)
+    o.maxFrameBytes = static_cast<std::uint32_t>(UINT32_MAX - longestHeader);
+  std::string framingError = finishFramingOptions(o.framing, o.byteOrder, o.maxFrameBytes);
+  if (!framingError.empty()) return fail(sources.where("--framing"), framingError);
   return -1;
 }
 

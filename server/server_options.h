@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "frame_codec.h"
+#include "framing.h"
 #include "json_line_formatter.h"
 #include "payload_renderer.h"
 
@@ -27,6 +28,7 @@ struct ServerOptions {
   unsigned workers = 0;  ///< 0: one per CPU
   ByteOrder byteOrder = ByteOrder::kLittle;
   std::uint32_t maxFrameBytes = kDefaultMaxFrameBytes;
+  FramingOptions framing;  ///< --framing...; byte order and max-frame copied in once checked
   bool echo = false;
   double idleTimeoutSeconds = 0;      ///< 0: never
   double frameTimeoutSeconds = 30;    ///< 0: never

@@ -43,7 +43,7 @@ Worker::Worker(unsigned index, const ServerOptions& options, SharedServerState& 
     : index_(index),
       options_(options),
       shared_(shared),
-      decoder_(options.byteOrder, options.maxFrameBytes),
+      decoder_(options.framing),
       pool_(options.readBufferBytes, inputMemoryPerWorker(options)),
       logger_(makeBlockLogger("server", writer, options.logLevel, /*neverWait=*/false,
                               options.logFormat)),

@@ -26,7 +26,7 @@
 
 #include "buffer_pool.h"
 #include "connection.h"
-#include "frame_codec.h"
+#include "framing.h"
 #include "log_events.h"
 #include "log_rate_limiter.h"
 #include "log_writer.h"
@@ -69,7 +69,7 @@ class Worker {
   // For Connection, on the worker's thread only.
   uv_loop_t* loop() { return loop_.get(); }
   const ServerOptions& options() const { return options_; }
-  const FrameDecoder& decoder() const { return decoder_; }
+  const FramingDecoder& decoder() const { return decoder_; }
   BufferPool& pool() { return pool_; }
   spdlog::logger& log() { return *logger_; }
   PayloadRenderer& renderer() { return renderer_; }
@@ -119,7 +119,7 @@ class Worker {
   const ServerOptions& options_;
   SharedServerState& shared_;
   WorkerCounters counters_;
-  FrameDecoder decoder_;
+  FramingDecoder decoder_;
   BufferPool pool_;
   std::shared_ptr<spdlog::logger> logger_;
   PayloadRenderer renderer_;

@@ -206,8 +206,8 @@ class Run {
         p_(p),
         model_(parseWhole(stream, p)),
         pool_(p.chunkBytes, p.budgetBytes, 4),
-        fr_(pool_, uvframe::FrameDecoder(p.order, p.maxPayloadBytes), p.maxLoggedBytes,
-            p.keepWhole) {
+        fr_(pool_, uvframe::FramingDecoder::lengthPrefix(p.order, p.maxPayloadBytes),
+            p.maxLoggedBytes, p.keepWhole) {
     pool_.setGrowthReserve(p.reserveBytes);
     fr_.ring().setOwnerId(kPeerId);  // as Connection does: the pool knows it by id
     skims_ = fr_.skims();

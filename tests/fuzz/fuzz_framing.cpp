@@ -56,11 +56,18 @@ struct Outcome {
 Status referenceHeader(const FramingOptions& o, const std::uint8_t* s, std::size_t n,
                        std::size_t* headerBytes, std::uint64_t* field) {
   if (o.kind == FramingKind::kOctetCounting) {
-    // A nonzero digit, up to 9 more, then one space.
+    // A nonzero digit, up to 9 more, then one space; or "0 " (what rsyslog
+    // sends for an empty message).
     std::size_t digits = 0;
     std::uint64_t value = 0;
+    if (n >= 1 && s[0] == '0') {
+      if (n == 1) return Status::kNeedMore;
+      if (s[1] != ' ') return Status::kBadHeader;
+      *headerBytes = 2;
+      *field = 0;
+      return Status::kFrame;
+    }
     while (digits < n && s[digits] >= '0' && s[digits] <= '9') {
-      if (digits == 0 && s[0] == '0') return Status::kBadHeader;
       if (digits == 10) return Status::kBadHeader;
       value = value * 10 + (s[digits] - '0');
       ++digits;

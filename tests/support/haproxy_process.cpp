@@ -1,70 +1,18 @@
-// HaproxyProcess: see haproxy_process.h. Linux only: readiness is read from
-// /proc/net/tcp{,6} (a socket in LISTEN state on the frontend port), so that
-// waiting for HAProxy never opens a connection through it to a backend.
+// HaproxyProcess: see haproxy_process.h. Readiness is read from /proc
+// (system_daemon.h), so waiting for HAProxy never opens a connection through
+// it to a backend.
 #include "haproxy_process.h"
 
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstdlib>
-#include <cstring>
 #include <fstream>
-#include <sstream>
 #include <stdexcept>
 
-#include "peer_address.h"
-#include "test_socket.h"
+#include "system_daemon.h"
 
 namespace uvframe::test {
 
-namespace {
-
-bool isExecutable(const std::string& path) {
-  return !path.empty() && access(path.c_str(), X_OK) == 0;
-}
-
-// True if /proc/net/<table> has a socket in LISTEN state (st 0A) on port.
-bool listeningIn(const std::string& table, std::uint16_t port) {
-  std::ifstream in("/proc/net/" + table);
-  std::string line;
-  std::getline(in, line);  // header
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::string slot, local, remote, state;
-    if (!(fields >> slot >> local >> remote >> state)) continue;
-    auto colon = local.rfind(':');
-    if (colon == std::string::npos || state != "0A") continue;
-    if (std::strtoul(local.c_str() + colon + 1, nullptr, 16) == port) return true;
-  }
-  return false;
-}
-
-bool portListening(std::uint16_t port) {
-  return listeningIn("tcp", port) || listeningIn("tcp6", port);
-}
-
-}  // namespace
-
-std::optional<std::string> haproxyBinary() {
-  if (const char* chosen = std::getenv("UVFRAME_HAPROXY")) {
-    if (isExecutable(chosen)) return std::string(chosen);
-    return std::nullopt;
-  }
-  std::vector<std::string> dirs;
-  if (const char* path = std::getenv("PATH")) {
-    std::istringstream parts(path);
-    for (std::string dir; std::getline(parts, dir, ':');)
-      dirs.push_back(dir);
-  }
-  dirs.insert(dirs.end(), {"/usr/sbin", "/usr/local/sbin", "/sbin"});
-  for (const auto& dir : dirs) {
-    if (!dir.empty() && isExecutable(dir + "/haproxy")) return dir + "/haproxy";
-  }
-  return std::nullopt;
-}
+std::optional<std::string> haproxyBinary() { return systemBinary("haproxy", "UVFRAME_HAPROXY"); }
 
 std::string tcpBalancerConfig(const std::string& bindAddress,
                               const std::vector<std::string>& serverLines) {
@@ -119,19 +67,7 @@ HaproxyProcess::HaproxyProcess(const std::string& binary, const std::string& con
   }
   process_ =
       std::make_unique<ChildProcess>(std::vector<std::string>{binary, "-db", "-f", configPath_});
-  // There is no event for "HAProxy is listening": poll /proc with a short
-  // pause (waitExit doubles as the pause and notices an early exit).
-  auto deadline = std::chrono::steady_clock::now() + 20s;
-  while (!portListening(frontendPort)) {
-    if (process_->waitExit(20ms)) {
-      throw std::runtime_error("haproxy exited before listening on port " +
-                               std::to_string(frontendPort) + "; output:\n" + process_->output());
-    }
-    if (std::chrono::steady_clock::now() >= deadline) {
-      throw std::runtime_error("haproxy not listening on port " + std::to_string(frontendPort) +
-                               " after 20 s; output:\n" + process_->output());
-    }
-  }
+  waitUntilListening(*process_, "haproxy", frontendPort);
 }
 
 HaproxyProcess::~HaproxyProcess() {

@@ -21,6 +21,7 @@
 #include "buffer_pool.h"
 #include "frame_codec.h"
 #include "frame_feeder.h"
+#include "framing.h"
 #include "test_bytes.h"
 
 namespace uvframe {
@@ -127,7 +128,7 @@ TEST(FrameReassembler, FramesSplitAtEveryByteComeOutWhole) {
   const std::string wire = encodeFrames(payloads, ByteOrder::kLittle);
   for (std::size_t split = 0; split <= wire.size(); ++split) {
     BufferPool pool(kChunk, 0);
-    FrameReassembler fr(pool, FrameDecoder(), 64, false);
+    FrameReassembler fr(pool, FramingDecoder::lengthPrefix(), 64, false);
     Fed first = feed(fr, std::string_view(wire).substr(0, split));
     Fed rest = feed(fr, std::string_view(wire).substr(split));
     first.frames.insert(first.frames.end(), rest.frames.begin(), rest.frames.end());
@@ -141,7 +142,7 @@ TEST(FrameReassembler, OneByteReadsYieldEachFrameOnItsLastByte) {
   const std::vector<std::string> payloads = {"xy", "", pattern(50), "z"};
   const std::string wire = encodeFrames(payloads, ByteOrder::kBig);
   BufferPool pool(kChunk, 0);
-  FrameReassembler fr(pool, FrameDecoder(ByteOrder::kBig), 64, false);
+  FrameReassembler fr(pool, FramingDecoder::lengthPrefix(ByteOrder::kBig), 64, false);
   std::vector<Got> got;
   std::size_t frameEnd = 0, index = 0;
   for (std::size_t i = 0; i < wire.size(); ++i) {
@@ -163,7 +164,7 @@ TEST(FrameReassembler, ManyFramesInOneRead) {
   const std::string wire = encodeFrames(payloads, ByteOrder::kLittle);
   ASSERT_LE(wire.size(), kChunk);
   BufferPool pool(kChunk, 0);
-  FrameReassembler fr(pool, FrameDecoder(), 64, false);
+  FrameReassembler fr(pool, FramingDecoder::lengthPrefix(), 64, false);
   Read r = readOnce(fr, wire);
   EXPECT_EQ(r.taken, wire.size());
   EXPECT_EQ(r.frames, wholeAll(payloads));
@@ -178,14 +179,14 @@ TEST(FrameReassembler, ZeroLengthFramesAloneAndBetweenOthers) {
   const std::string wire = encodeFrames(payloads, ByteOrder::kLittle);
   for (std::size_t readBytes : {std::size_t{1}, std::size_t{3}, std::size_t{4}, kAll}) {
     BufferPool pool(kChunk, 0);
-    FrameReassembler fr(pool, FrameDecoder(), 64, false);
+    FrameReassembler fr(pool, FramingDecoder::lengthPrefix(), 64, false);
     Fed fed = feed(fr, wire, readBytes);
     EXPECT_EQ(fed.frames, wholeAll(payloads)) << "reads of " << readBytes;
     EXPECT_EQ(pool.bytesLent(), 0u);
   }
   // A read of only zero-length frames also echoes their headers.
   BufferPool pool(kChunk, 0);
-  FrameReassembler fr(pool, FrameDecoder(), 64, true);
+  FrameReassembler fr(pool, FramingDecoder::lengthPrefix(), 64, true);
   const std::string empties = encodeFrames({"", ""}, ByteOrder::kLittle);
   Read r = readOnce(fr, empties);
   EXPECT_EQ(r.frames, wholeAll({"", ""}));
@@ -199,7 +200,7 @@ TEST(FrameReassembler, FrameOfExactlyOneChunkIsKeptWhole) {
   const std::string wire = encodeFrames({exact, "next"}, ByteOrder::kLittle);
   for (std::size_t readBytes : {std::size_t{1000}, kChunk, kAll}) {
     BufferPool pool(kChunk, 0);
-    FrameReassembler fr(pool, FrameDecoder(), 64, false);
+    FrameReassembler fr(pool, FramingDecoder::lengthPrefix(), 64, false);
     std::size_t maxCapacity = 0;
     Fed fed;
     for (std::size_t at = 0; at < wire.size();) {
@@ -215,7 +216,7 @@ TEST(FrameReassembler, FrameOfExactlyOneChunkIsKeptWhole) {
     EXPECT_EQ(pool.bytesLent(), 0u);
   }
   BufferPool pool(kChunk, 0);
-  FrameReassembler fr(pool, FrameDecoder(), 64, false);
+  FrameReassembler fr(pool, FramingDecoder::lengthPrefix(), 64, false);
   const std::string over = pattern(kChunk - 3, 4);
   EXPECT_EQ(feed(fr, encodeFrames({over}, ByteOrder::kLittle)).frames,
             std::vector<Got>{skimmed(over, 64)});
@@ -226,7 +227,7 @@ TEST(FrameReassembler, SkimmedFrameKeepsItsHeadAndFullSizeThenNormalFramesFollow
   const std::vector<std::string> payloads = {"before", big, "after", "", "last"};
   const std::string wire = encodeFrames(payloads, ByteOrder::kLittle);
   BufferPool pool(kChunk, 0);
-  FrameReassembler fr(pool, FrameDecoder(), 100, false);
+  FrameReassembler fr(pool, FramingDecoder::lengthPrefix(), 100, false);
   ASSERT_TRUE(fr.skims());
   std::vector<Got> got;
   std::vector<std::size_t> framesPerRead;
@@ -251,7 +252,7 @@ TEST(FrameReassembler, SkimmedFrameSplitAcrossManyReads) {
   const std::string wire = encodeFrames({big, "tail"}, ByteOrder::kLittle);
   for (std::size_t readBytes : {std::size_t{1}, std::size_t{7}, std::size_t{4095}, kAll}) {
     BufferPool pool(kChunk, 0);
-    FrameReassembler fr(pool, FrameDecoder(), 64, false);
+    FrameReassembler fr(pool, FramingDecoder::lengthPrefix(), 64, false);
     std::vector<Got> got;
     std::size_t reads = 0;
     for (std::size_t at = 0; at < wire.size(); ++reads) {
@@ -276,7 +277,7 @@ TEST(FrameReassembler, SkimmedHeadGathersAcrossReads) {
   const std::string big = pattern(9000, 7);
   const std::string wire = encodeFrames({big}, ByteOrder::kLittle);
   BufferPool pool(kChunk, 0);
-  FrameReassembler fr(pool, FrameDecoder(), 1000, false);
+  FrameReassembler fr(pool, FramingDecoder::lengthPrefix(), 1000, false);
   ASSERT_TRUE(fr.skims());
   // Header and 10 payload bytes, then 5 at a time up to the head's end.
   ASSERT_EQ(readOnce(fr, std::string_view(wire).substr(0, 14)).taken, 14u);
@@ -296,7 +297,7 @@ TEST(FrameReassembler, TwoSkimmedFramesBackToBack) {
   // Every split of the region around the boundary between the two frames.
   for (std::size_t split = 4 + a.size() - 6; split <= 4 + a.size() + 6; ++split) {
     BufferPool pool(kChunk, 0);
-    FrameReassembler fr(pool, FrameDecoder(), 32, false);
+    FrameReassembler fr(pool, FramingDecoder::lengthPrefix(), 32, false);
     Fed first = feed(fr, std::string_view(wire).substr(0, split));
     Fed rest = feed(fr, std::string_view(wire).substr(split));
     first.frames.insert(first.frames.end(), rest.frames.begin(), rest.frames.end());
@@ -308,12 +309,12 @@ TEST(FrameReassembler, TwoSkimmedFramesBackToBack) {
 
 TEST(FrameReassembler, NoSkimmingWhenTheHeadWouldNotLeaveHalfAChunk) {
   BufferPool pool(256, 0);
-  FrameReassembler fr(pool, FrameDecoder(), 125, false);  // 4 + 125 > 256 / 2
+  FrameReassembler fr(pool, FramingDecoder::lengthPrefix(), 125, false);  // 4 + 125 > 256 / 2
   EXPECT_FALSE(fr.skims());
   const std::string big = pattern(1000, 10);
   Fed fed = feed(fr, encodeFrames({big, "x"}, ByteOrder::kLittle), 256);
   EXPECT_EQ(fed.frames, wholeAll({big, "x"}));
-  FrameReassembler edge(pool, FrameDecoder(), 124, false);
+  FrameReassembler edge(pool, FramingDecoder::lengthPrefix(), 124, false);
   EXPECT_TRUE(edge.skims());
 }
 
@@ -326,7 +327,7 @@ TEST(FrameReassembler, KeptWholeFramesGrowTheRingAndEchoExactWireBytes) {
   const std::string wire = encodeFrames(payloads, ByteOrder::kLittle);
   for (std::size_t readBytes : {std::size_t{100}, std::size_t{3000}, kAll}) {
     BufferPool pool(kChunk, 0);
-    FrameReassembler fr(pool, FrameDecoder(), 64, true);
+    FrameReassembler fr(pool, FramingDecoder::lengthPrefix(), 64, true);
     EXPECT_FALSE(fr.skims());
     std::vector<Got> got;
     std::string echoed;
@@ -356,7 +357,7 @@ TEST(FrameReassembler, TooLargeLengthEndsTheReadWithTheAnnouncedLength) {
   const std::size_t badAt = wire.size();
   wire += encodeFrames({pattern(1001)}, ByteOrder::kLittle);
   BufferPool pool(kChunk, 0);
-  FrameReassembler fr(pool, FrameDecoder(ByteOrder::kLittle, 1000), 64, false);
+  FrameReassembler fr(pool, FramingDecoder::lengthPrefix(ByteOrder::kLittle, 1000), 64, false);
   // The bad header split: its first two bytes end the first read quietly.
   Read first = readOnce(fr, std::string_view(wire).substr(0, badAt + 2));
   EXPECT_EQ(first.frames, wholeAll({"ok", "fine"}));
@@ -374,7 +375,7 @@ TEST(FrameReassembler, TooLargeLengthRightAfterASkimmedFrame) {
   const std::string bad = "GET / HTTP/1.1\r\n";
   wire += bad;
   BufferPool pool(kChunk, 0);
-  FrameReassembler fr(pool, FrameDecoder(ByteOrder::kBig, 8000), 16, false);
+  FrameReassembler fr(pool, FramingDecoder::lengthPrefix(ByteOrder::kBig, 8000), 16, false);
   Fed fed = feed(fr, wire, 2500);
   EXPECT_EQ(fed.frames, std::vector<Got>{skimmed(big, 16)});
   ASSERT_TRUE(fed.tooLarge.has_value());
@@ -386,7 +387,7 @@ TEST(FrameReassembler, TooLargeLengthRightAfterASkimmedFrame) {
 TEST(FrameReassembler, PartialFrameStateAcrossReads) {
   const std::string wire = encodeFrames({"0123456789", "ab", "xyz"}, ByteOrder::kLittle);
   BufferPool pool(kChunk, 0);
-  FrameReassembler fr(pool, FrameDecoder(), 64, false);
+  FrameReassembler fr(pool, FramingDecoder::lengthPrefix(), 64, false);
   EXPECT_FALSE(fr.hasPartial());
   EXPECT_EQ(fr.unfinishedBytes(), 0u);
   EXPECT_EQ(fr.unfinishedFrameBytes(), 0u);
@@ -423,7 +424,7 @@ TEST(FrameReassembler, SkimmingReportsTheBytesSeenAndTheFullFrameSize) {
   const std::string big = pattern(10000, 13);
   const std::string wire = encodeFrames({big, "n"}, ByteOrder::kLittle);
   BufferPool pool(kChunk, 0);
-  FrameReassembler fr(pool, FrameDecoder(), 16, false);
+  FrameReassembler fr(pool, FramingDecoder::lengthPrefix(), 16, false);
   Read r = readOnce(fr, std::string_view(wire).substr(0, 3000));
   EXPECT_TRUE(r.end.newFrameBegan);
   EXPECT_EQ(fr.unfinishedBytes(), 3000u);
@@ -446,7 +447,7 @@ TEST(FrameReassembler, SkimmingReportsTheBytesSeenAndTheFullFrameSize) {
 
 TEST(FrameReassembler, StorageGoesBackWhenTheRingEmpties) {
   BufferPool pool(kChunk, 0);
-  FrameReassembler fr(pool, FrameDecoder(), 64, false);
+  FrameReassembler fr(pool, FramingDecoder::lengthPrefix(), 64, false);
   const std::string wire = encodeFrames({"one", "two"}, ByteOrder::kLittle);
   Read r = readOnce(fr, std::string_view(wire).substr(0, 9));
   EXPECT_FALSE(r.end.released);
@@ -461,7 +462,7 @@ TEST(FrameReassembler, StorageGoesBackWhenTheRingEmpties) {
 
 TEST(FrameReassembler, RefusedReadLosesNothingOnceMemoryIsGranted) {
   BufferPool pool(kChunk, 2 * kChunk);
-  FrameReassembler fr(pool, FrameDecoder(), 64, false);
+  FrameReassembler fr(pool, FramingDecoder::lengthPrefix(), 64, false);
   const std::vector<std::string> payloads = {"first", pattern(6000, 14), "third"};
   const std::string wire = encodeFrames(payloads, ByteOrder::kLittle);
   BufferBlock hog1 = pool.acquire(1), hog2 = pool.acquire(1);
@@ -483,7 +484,7 @@ TEST(FrameReassembler, RefusedGrowthKeepsTheBytesAndResumesWhenGranted) {
   const std::size_t frameBlock = 3 * kChunk;
   BufferPool pool(kChunk, frameBlock + 2 * kChunk);
   pool.setGrowthReserve(frameBlock);
-  FrameReassembler fr(pool, FrameDecoder(), 64, true);
+  FrameReassembler fr(pool, FramingDecoder::lengthPrefix(), 64, true);
   const std::string big = pattern(frameBlock - 4, 15);
   const std::string wire = encodeFrames({big, "z"}, ByteOrder::kLittle);
   ASSERT_EQ(readOnce(fr, std::string_view(wire).substr(0, 1000)).taken, 1000u);
@@ -498,6 +499,60 @@ TEST(FrameReassembler, RefusedGrowthKeepsTheBytesAndResumesWhenGranted) {
   Fed fed = feed(fr, std::string_view(wire).substr(1000));
   EXPECT_EQ(fed.frames, wholeAll({big, "z"}));
   EXPECT_EQ(pool.bytesLent(), 0u);
+}
+
+// Other framings: headers of different sizes between frames.
+std::string encodeWith(const FramingOptions& o, const std::vector<std::string>& payloads) {
+  std::string out;
+  for (const std::string& p : payloads) {
+    EXPECT_TRUE(appendHeader(o, p.size(), out));
+    out += p;
+  }
+  return out;
+}
+
+FramingOptions framingOf(FramingKind kind) {
+  FramingOptions o;
+  o.kind = kind;
+  return o;
+}
+
+TEST(FrameReassembler, OctetCountAndVarintFramesSplitAtEveryByteComeOutWhole) {
+  const std::vector<std::string> payloads = {"a", "hello", pattern(300), "x", pattern(5000, 2)};
+  for (FramingKind kind : {FramingKind::kOctetCounting, FramingKind::kVarint}) {
+    const std::string wire = encodeWith(framingOf(kind), payloads);
+    for (std::size_t split :
+         {std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{7}, std::size_t{301}, kAll}) {
+      BufferPool pool(kChunk, 0);
+      FrameReassembler fr(pool, FramingDecoder(framingOf(kind)), 64, true);
+      Fed fed = feed(fr, wire, split);
+      EXPECT_EQ(fed.frames, wholeAll(payloads)) << toString(kind) << " split " << split;
+      EXPECT_FALSE(fr.hasPartial());
+    }
+  }
+}
+
+TEST(FrameReassembler, OctetCountFrameLargerThanAChunkIsSkimmedBehindItsLongerHeader) {
+  const std::vector<std::string> payloads = {pattern(3 * kChunk + 17), "after"};
+  const std::string wire = encodeWith(framingOf(FramingKind::kOctetCounting), payloads);
+  for (std::size_t split : {std::size_t{100}, std::size_t{kChunk}, kAll}) {
+    BufferPool pool(kChunk, 0);
+    FrameReassembler fr(pool, FramingDecoder(framingOf(FramingKind::kOctetCounting)), 64, false);
+    ASSERT_TRUE(fr.skims());
+    Fed fed = feed(fr, wire, split);
+    EXPECT_EQ(fed.frames, (std::vector<Got>{skimmed(payloads[0], 64), whole("after")}))
+        << "split " << split;
+  }
+}
+
+TEST(FrameReassembler, BadHeaderEndsTheReadAfterTheFramesBeforeIt) {
+  BufferPool pool(kChunk, 0);
+  FrameReassembler fr(pool, FramingDecoder(framingOf(FramingKind::kOctetCounting)), 64, false);
+  Read r = readOnce(fr, "2 ok1 x1a ignored");
+  EXPECT_EQ(r.frames, (std::vector<Got>{whole("ok"), whole("x")}));
+  EXPECT_TRUE(r.end.badHeader);
+  EXPECT_EQ(r.end.badHeaderReason, "octet count not followed by a space");
+  EXPECT_FALSE(r.end.tooLarge);
 }
 
 }  // namespace

@@ -271,7 +271,7 @@ TEST(FramingDecoder, OctetCountingFollowsRfc6587) {
   struct Bad {
     std::string_view wire, reason;
   };
-  for (Bad b : {Bad{"0 ", "octet count begins with 0"}, Bad{"012 abc", "octet count begins with 0"},
+  for (Bad b : {Bad{"00 ", "octet count begins with 0"}, Bad{"012 abc", "octet count begins with 0"},
                 Bad{"12345678901", "octet count longer than 10 digits"},
                 Bad{"12345678901 ", "octet count longer than 10 digits"},
                 Bad{"12x", "octet count not followed by a space"},
@@ -282,6 +282,12 @@ TEST(FramingDecoder, OctetCountingFollowsRfc6587) {
     EXPECT_EQ(bad.status, Status::kBadHeader) << b.wire;
     EXPECT_EQ(bad.reason, b.reason) << b.wire;
   }
+  // rsyslog sends "0 " for an empty message: an empty frame, not an error.
+  FramingResult empty = decode(o, "0 5 hello");
+  EXPECT_EQ(empty.status, Status::kFrame);
+  EXPECT_EQ(empty.payloadBytes, 0u);
+  EXPECT_EQ(empty.consumedBytes, 2u);
+  EXPECT_EQ(decode(o, "0").status, Status::kNeedMore);
   std::string out;
   EXPECT_FALSE(appendHeader(o, 0, out)) << "no zero-length frame in RFC 6587";
   EXPECT_EQ(framingHeaderBytes(o, 9'999'999'999u), 11u);

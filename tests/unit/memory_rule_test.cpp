@@ -81,7 +81,7 @@ TEST(MemoryRule, GivingBackStorageBetweenReadsLosesNothing) {
   for (bool keepWhole : {false, true}) {
     for (std::size_t readBytes : {std::size_t{5}, std::size_t{999}, kChunk}) {
       BufferPool pool(kChunk, 0);
-      FrameReassembler fr(pool, FrameDecoder(), 64, keepWhole);
+      FrameReassembler fr(pool, FramingDecoder::lengthPrefix(), 64, keepWhole);
       std::vector<std::string> got;
       unsigned step = 0;
       for (std::size_t at = 0; at < wire.size(); ++step) {
@@ -108,7 +108,8 @@ TEST(MemoryRule, ReassemblersInSteadyStateMakeNoHeapAllocations) {
   BufferPool pool(kChunk, 0);
   std::vector<std::unique_ptr<FrameReassembler>> peers;
   for (int i = 0; i < 8; ++i)
-    peers.push_back(std::make_unique<FrameReassembler>(pool, FrameDecoder(), 64, false));
+    peers.push_back(
+        std::make_unique<FrameReassembler>(pool, FramingDecoder::lengthPrefix(), 64, false));
   std::mt19937 rng(7);
   const std::vector<std::string> payloads = {"x", payloadOf(700, 0, 1), payloadOf(20000, 0, 2), "",
                                              payloadOf(3000, 0, 3)};
@@ -155,7 +156,8 @@ TEST(MemoryRule, ReassemblersInSteadyStateMakeNoHeapAllocations) {
 // One peer: its stream, what was read of it, and whether it waits.
 struct SimPeer {
   SimPeer(BufferPool& pool, std::uint64_t id, bool keepWhole, std::vector<std::string> frames)
-      : reassembler(pool, FrameDecoder(ByteOrder::kLittle, 1u << 20), 64, keepWhole),
+      : reassembler(pool, FramingDecoder::lengthPrefix(ByteOrder::kLittle, 1u << 20), 64,
+                    keepWhole),
         sent(std::move(frames)),
         wire(test::encodeFrames(sent, ByteOrder::kLittle)) {
     reassembler.ring().setOwnerId(id);  // as Connection does: the pool knows it by id
@@ -362,7 +364,7 @@ TEST(MemoryRule, ALonePeerGrowsFromABlockGrownForAnEarlierFrame) {
   const std::uint32_t maxPayload = 2 * kFrameBlock - 4;
   BufferPool pool(kChunk, 2 * kFrameBlock + 2 * kChunk);
   pool.setGrowthReserve(2 * kFrameBlock);
-  FrameReassembler fr(pool, FrameDecoder(ByteOrder::kLittle, maxPayload), 64, true);
+  FrameReassembler fr(pool, FramingDecoder::lengthPrefix(ByteOrder::kLittle, maxPayload), 64, true);
   fr.ring().setOwnerId(1);
   const std::vector<std::string> sent = {payloadOf(5 * kChunk - 6, 0, 0),
                                          payloadOf(maxPayload, 0, 1)};
@@ -386,7 +388,8 @@ TEST(MemoryRule, APeerParkedInABlockLargerThanAChunkStillGrows) {
   const std::size_t chunk = 256, frameBlock = 8192;
   BufferPool pool(chunk, frameBlock + 2 * chunk);
   pool.setGrowthReserve(frameBlock);
-  FrameReassembler fr(pool, FrameDecoder(ByteOrder::kLittle, frameBlock - 4), 64, true);
+  FrameReassembler fr(pool, FramingDecoder::lengthPrefix(ByteOrder::kLittle, frameBlock - 4), 64,
+                      true);
   fr.ring().setOwnerId(1);
   const std::vector<std::string> sent = {payloadOf(frameBlock - 4, 0, 0)};
   const std::string wire = test::encodeFrames(sent, ByteOrder::kLittle);
@@ -440,7 +443,8 @@ TEST(MemoryRule, AWaitingGrowerIsNotOvertakenByAPeerStreamingLargeFrames) {
 TEST(MemoryRule, GivingBackATokenBlockKeepsTheBudget) {
   BufferPool pool(kChunk, kFrameBlock + 2 * kChunk);
   pool.setGrowthReserve(kFrameBlock);
-  FrameReassembler fr(pool, FrameDecoder(ByteOrder::kLittle, kFrameBlock - 4), 64, true);
+  FrameReassembler fr(pool, FramingDecoder::lengthPrefix(ByteOrder::kLittle, kFrameBlock - 4), 64,
+                      true);
   fr.ring().setOwnerId(1);
   // A frame of 15384 bytes in a 16 KiB block: the read that ends it also
   // brings 300 bytes of the next one.
