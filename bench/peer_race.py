@@ -25,58 +25,19 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from bench_driver import free_port, kill_all, on_signal, start, stop, wait_listening  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-STARTED = []
 PEERS = ["uvframe", "rsyslog_imptcp", "rsyslog_imtcp"]
 QUIET_S = 2.0  # no growth this long after the load ended: the server is done
 MAX_RUN_S = 120.0
-
-
-def kill_all():
-    for p in STARTED:
-        if p.poll() is None:
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except OSError:
-                pass
-
-
-def on_signal(signum, _frame):
-    kill_all()
-    sys.exit(128 + signum)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start(cmd, out_path):
-    out = open(out_path, "wb")
-    p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    STARTED.append(p)
-    return p
-
-
-def wait_listening(port, proc, timeout_s=15.0):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            return False
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return True
-        except OSError:
-            time.sleep(0.05)
-    return False
 
 
 def cpu_and_hwm(pid):
@@ -142,7 +103,7 @@ class Race:
         server = start(self.server_cmd(peer, port, out),
                        os.path.join(self.workdir, f"{tag}.server.out"))
         try:
-            if not wait_listening(port, server):
+            if not wait_listening(port, server, 15.0):
                 result["error"] = "server did not start: " + tail(self.workdir, f"{tag}.server.out")
                 return result
             # rsyslog opens its file at the first message; uvframe already has
@@ -171,7 +132,7 @@ class Race:
             cpu1, hwm = cpu_and_hwm(server.pid)
             load_rc = load.wait(timeout=10) if load.poll() is None else load.returncode
         finally:
-            stop(server)
+            stop(server, 20)
         sent = 0
         try:
             with open(json_path) as f:
@@ -196,16 +157,6 @@ class Race:
         if os.path.exists(out):
             os.unlink(out)
         return result
-
-
-def stop(proc, timeout_s=20):
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=timeout_s)
-        except (OSError, subprocess.TimeoutExpired):
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 def tail(workdir, name):

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "client_test_helpers.h"
+#include "framing_bytes.h"
 #include "framing_cases.h"
 #include "payload_pattern.h"
 
@@ -23,22 +24,6 @@ std::vector<std::string> program(const std::string& name, std::uint16_t port,
   args.insert(args.begin(), framingArgs.begin(), framingArgs.end());
   args.insert(args.begin(), {programPath(name), "--port", std::to_string(port)});
   return args;
-}
-
-// Every frame in bytes, decoded; fails the test unless bytes are whole
-// frames and nothing else.
-std::vector<std::string> decodeAll(const FramingOptions& f, const std::string& bytes) {
-  FramingDecoder decoder(f);
-  std::vector<std::string> payloads;
-  auto input = std::as_bytes(std::span(bytes.data(), bytes.size()));
-  while (!input.empty()) {
-    FramingResult r = decoder.decode(input);
-    EXPECT_EQ(r.status, FramingResult::Status::kFrame) << "at byte " << bytes.size() - input.size();
-    if (r.status != FramingResult::Status::kFrame) break;
-    payloads.emplace_back(reinterpret_cast<const char*>(r.payload.data()), r.payload.size());
-    input = input.subspan(r.consumedBytes);
-  }
-  return payloads;
 }
 
 struct EchoPeer {

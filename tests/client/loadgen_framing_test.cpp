@@ -12,6 +12,7 @@
 
 #include "echo_checker.h"
 #include "frame_batch_writer.h"
+#include "framing_bytes.h"
 #include "framing_cases.h"
 #include "framing_limits.h"
 #include "loadgen_options.h"
@@ -21,6 +22,7 @@ namespace uvframe {
 namespace {
 
 using test::announces;
+using test::decodeAll;
 using test::framingCases;
 using test::framingOptionsOf;
 
@@ -60,22 +62,6 @@ std::string referenceFrames(const PayloadPattern& p, const FramingOptions& f, st
     out += payloadOf(p, conn, firstSeq + k, size);
   }
   return out;
-}
-
-// Every frame in bytes, decoded; fails the test unless bytes are whole
-// frames and nothing else.
-std::vector<std::string> decodeAll(const FramingOptions& f, const std::string& bytes) {
-  FramingDecoder decoder(f);
-  std::vector<std::string> payloads;
-  auto input = std::as_bytes(std::span(bytes.data(), bytes.size()));
-  while (!input.empty()) {
-    FramingResult r = decoder.decode(input);
-    EXPECT_EQ(r.status, FramingResult::Status::kFrame) << "at byte " << bytes.size() - input.size();
-    if (r.status != FramingResult::Status::kFrame) break;
-    payloads.emplace_back(reinterpret_cast<const char*>(r.payload.data()), r.payload.size());
-    input = input.subspan(r.consumedBytes);
-  }
-  return payloads;
 }
 
 // Sizes around every header-size step of every framing (varint 127/128,

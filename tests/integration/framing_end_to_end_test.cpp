@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "child_process.h"
-#include "framing.h"
+#include "framing_bytes.h"
 #include "server_process.h"
 
 namespace uvframe::test {
@@ -41,22 +41,6 @@ struct EndToEndCase {
   FramingOptions framing;         ///< what args select (for the expected header sizes)
 };
 
-FramingOptions lengthField(std::uint8_t bytes, ByteOrder order, std::uint32_t offset = 0,
-                           std::int64_t adjust = 0) {
-  FramingOptions f;
-  f.lengthBytes = bytes;
-  f.byteOrder = order;
-  f.lengthOffset = offset;
-  f.lengthAdjust = adjust;
-  return f;
-}
-
-FramingOptions kindOnly(FramingKind kind) {
-  FramingOptions f;
-  f.kind = kind;
-  return f;
-}
-
 std::vector<EndToEndCase> cases() {
   std::vector<EndToEndCase> all;
   for (int bytes : {1, 2, 3, 4, 8}) {
@@ -65,21 +49,21 @@ std::vector<EndToEndCase> cases() {
       all.push_back({"length_" + std::to_string(bytes) + "_" + orderName,
                      {"--framing", "length", "--length-bytes", std::to_string(bytes),
                       "--byte-order", orderName},
-                     lengthField(static_cast<std::uint8_t>(bytes), order)});
+                     lengthFraming(static_cast<std::uint8_t>(bytes), order)});
     }
   }
   all.push_back(
-      {"length_4_offset_3", {"--length-offset", "3"}, lengthField(4, ByteOrder::kLittle, 3)});
+      {"length_4_offset_3", {"--length-offset", "3"}, lengthFraming(4, ByteOrder::kLittle, 3)});
   all.push_back({"length_4_adjust_minus_4",
                  {"--length-adjust", "-4"},
-                 lengthField(4, ByteOrder::kLittle, 0, -4)});
+                 lengthFraming(4, ByteOrder::kLittle, 0, -4)});
   all.push_back({"length_2_big_offset_2_adjust_plus_2",
                  {"--length-bytes", "2", "--byte-order", "big", "--length-offset", "2",
                   "--length-adjust", "2"},
-                 lengthField(2, ByteOrder::kBig, 2, 2)});
+                 lengthFraming(2, ByteOrder::kBig, 2, 2)});
   all.push_back(
-      {"octet_counting", {"--framing", "octet-counting"}, kindOnly(FramingKind::kOctetCounting)});
-  all.push_back({"varint", {"--framing", "varint"}, kindOnly(FramingKind::kVarint)});
+      {"octet_counting", {"--framing", "octet-counting"}, framingOf(FramingKind::kOctetCounting)});
+  all.push_back({"varint", {"--framing", "varint"}, framingOf(FramingKind::kVarint)});
   return all;
 }
 

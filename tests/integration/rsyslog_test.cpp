@@ -94,7 +94,7 @@ TEST_F(RsyslogForwarding, LongAndEmptyMessagesArriveWhole) {
       [](const std::vector<std::string>& lines) { return messages(lines).size() >= 3; },
       std::chrono::seconds(30));
   ASSERT_TRUE(all) << server.process().output().substr(0, 4000) << "\nrsyslog:\n"
-                    << rsyslog_->process().output();
+                   << rsyslog_->process().output();
   auto got = messages(server.process().lines());
   EXPECT_EQ(got, (std::vector<std::string>{text, "", "after"}));
   EXPECT_TRUE(server.process().linesContaining("[warning]").empty()) << server.process().output();

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "framing.h"
+#include "framing_bytes.h"
 #include "server_process.h"
 #include "test_socket.h"
 
@@ -24,46 +24,27 @@ struct FramingCase {
   FramingOptions options;         ///< the same, for the test's own encoder
 };
 
-FramingOptions length(std::uint8_t bytes, ByteOrder order, std::uint32_t offset = 0,
-                      std::int64_t adjust = 0) {
-  FramingOptions o;
-  o.lengthBytes = bytes;
-  o.byteOrder = order;
-  o.lengthOffset = offset;
-  o.lengthAdjust = adjust;
-  return o;
-}
-
-FramingOptions kind(FramingKind k) {
-  FramingOptions o;
-  o.kind = k;
-  return o;
-}
-
 std::vector<FramingCase> cases() {
   return {
-      {"Length2Big", {"--length-bytes", "2", "--byte-order", "big"}, length(2, ByteOrder::kBig)},
-      {"Length1", {"--length-bytes", "1"}, length(1, ByteOrder::kLittle)},
-      {"Length3Little", {"--length-bytes", "3"}, length(3, ByteOrder::kLittle)},
-      {"Length8Big", {"--length-bytes", "8", "--byte-order", "big"}, length(8, ByteOrder::kBig)},
+      {"Length2Big",
+       {"--length-bytes", "2", "--byte-order", "big"},
+       lengthFraming(2, ByteOrder::kBig)},
+      {"Length1", {"--length-bytes", "1"}, lengthFraming(1, ByteOrder::kLittle)},
+      {"Length3Little", {"--length-bytes", "3"}, lengthFraming(3, ByteOrder::kLittle)},
+      {"Length8Big",
+       {"--length-bytes", "8", "--byte-order", "big"},
+       lengthFraming(8, ByteOrder::kBig)},
       // A Zabbix-like header: a 5-byte magic, then an 8-byte little-endian length.
       {"MagicThenLength8",
        {"--length-offset", "5", "--length-bytes", "8"},
-       length(8, ByteOrder::kLittle, 5)},
+       lengthFraming(8, ByteOrder::kLittle, 5)},
       // A length that counts itself.
       {"LengthCountsItself",
        {"--length-adjust", "-4", "--byte-order", "big"},
-       length(4, ByteOrder::kBig, 0, -4)},
-      {"OctetCounting", {"--framing", "octet-counting"}, kind(FramingKind::kOctetCounting)},
-      {"Varint", {"--framing", "varint"}, kind(FramingKind::kVarint)},
+       lengthFraming(4, ByteOrder::kBig, 0, -4)},
+      {"OctetCounting", {"--framing", "octet-counting"}, framingOf(FramingKind::kOctetCounting)},
+      {"Varint", {"--framing", "varint"}, framingOf(FramingKind::kVarint)},
   };
-}
-
-std::string wire(const FramingOptions& o, const std::string& payload) {
-  std::string out;
-  EXPECT_TRUE(appendHeader(o, payload.size(), out)) << payload.size();
-  out += payload;
-  return out;
 }
 
 std::vector<std::string> withArgs(std::vector<std::string> framing, std::vector<std::string> more) {
@@ -90,15 +71,15 @@ TEST_P(ServerFraming, CoalescedAndByteAtATimeFramesAreLoggedOnceInOrder) {
     std::string payload = "bulk-" + std::to_string(i) + "-" + std::string(i + 1, 'b');
     payload.resize(1 + (i * 37) % 250, 'p');
     bulkSent.push_back(payload);
-    bulkBytes += wire(c.options, payload);
+    bulkBytes += framedBytes(c.options, payload);
   }
   bulk.sendAll(bulkBytes);
   std::vector<std::string> trickleSent = {"first", "second frame", std::string(200, 't')};
   for (const auto& m : trickleSent) {
-    for (char ch : wire(c.options, m))
+    for (char ch : framedBytes(c.options, m))
       trickle.sendAll(std::string_view(&ch, 1));
   }
-  trickle.sendAll(wire(c.options, "last"));
+  trickle.sendAll(framedBytes(c.options, "last"));
   trickleSent.push_back("last");
   ASSERT_TRUE(server.process().waitForText("] last")) << server.process().output();
   ASSERT_TRUE(server.process().waitForText("] " + bulkSent.back())) << server.process().output();
@@ -112,7 +93,7 @@ TEST_P(ServerFraming, EchoSendsTheFrameBackInTheSameFraming) {
   ServerProcess server(withArgs(c.args, {"--echo"}));
   TestSocket s = TestSocket::connect("127.0.0.1", server.port());
   for (const std::string& m : {std::string("ping"), std::string(180, 'e')}) {
-    std::string frame = wire(c.options, m);
+    std::string frame = framedBytes(c.options, m);
     s.sendAll(frame);
     auto back = s.recvExact(frame.size());
     ASSERT_TRUE(back) << server.process().output();
@@ -126,7 +107,7 @@ TEST_P(ServerFraming, FrameLargerThanTheReadBufferIsSkimmedAndTheNextOneRead) {
   if (framingHeaderBytes(c.options, 70000) == 0) GTEST_SKIP() << "a field too narrow for 70000";
   ServerProcess server(withArgs(c.args, {"--max-logged-bytes", "8", "--read-buffer", "16384"}));
   TestSocket s = TestSocket::connect("127.0.0.1", server.port());
-  s.sendAll(wire(c.options, std::string(70000, 'k')) + wire(c.options, "after"));
+  s.sendAll(framedBytes(c.options, std::string(70000, 'k')) + framedBytes(c.options, "after"));
   ASSERT_TRUE(server.process().waitForText("] after")) << server.process().output();
   auto got = server.messagesFrom(s.localHostPort());
   ASSERT_EQ(got.size(), 2u) << server.process().output();
@@ -170,7 +151,7 @@ TEST_P(ServerFramingBadHeader, ClosesOnlyThatPeerWithOneWarning) {
   if (c.args[1] == "octet-counting") o.kind = FramingKind::kOctetCounting;
   if (c.args[1] == "varint") o.kind = FramingKind::kVarint;
   if (c.args[0] == "--length-adjust") o.lengthAdjust = -4;
-  good.sendAll(wire(o, "still here"));
+  good.sendAll(framedBytes(o, "still here"));
   ASSERT_TRUE(server.process().waitForText("] still here")) << server.process().output();
 }
 

@@ -35,9 +35,10 @@ std::string octetCountedForwarderRules(std::uint16_t inputPort, std::uint16_t ta
 RsyslogProcess::RsyslogProcess(const std::string& binary, const std::string& rules,
                                std::uint16_t inputPort)
     : configPath_(dir_.file("rsyslog.conf")) {
-  const std::string config = "# Written by uvframe's integration tests (RsyslogProcess).\n"
-                             "global(workDirectory=\"" +
-                             dir_.path() + "\" maxMessageSize=\"64k\")\n" + rules;
+  const std::string config =
+      "# Written by uvframe's integration tests (RsyslogProcess).\n"
+      "global(workDirectory=\"" +
+      dir_.path() + "\" maxMessageSize=\"64k\")\n" + rules;
   {
     std::ofstream out(configPath_);
     out << config;
@@ -55,8 +56,8 @@ RsyslogProcess::RsyslogProcess(const std::string& binary, const std::string& rul
     throw std::runtime_error("port " + std::to_string(inputPort) +
                              " is already listening before rsyslogd started");
   }
-  process_ = std::make_unique<ChildProcess>(std::vector<std::string>{
-      binary, "-n", "-f", configPath_, "-i", dir_.file("rsyslogd.pid")});
+  process_ = std::make_unique<ChildProcess>(
+      std::vector<std::string>{binary, "-n", "-f", configPath_, "-i", dir_.file("rsyslogd.pid")});
   waitUntilListening(*process_, "rsyslogd", inputPort);
 }
 
