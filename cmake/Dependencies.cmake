@@ -4,6 +4,13 @@
 #   data model and text serializer only; its civetweb Exposer is not used),
 #   PkgConfig::LIBSYSTEMD when found (sd_notify).
 # libuv ships a CMake config with vcpkg; Debian's libuv1-dev only has pkg-config.
+# The Windows cross build (UVFRAME_CROSS_DEPS, scripts/build-windows.sh) takes
+# its own: cmake/CrossDependencies.cmake.
+
+if(UVFRAME_CROSS_DEPS)
+  include(${CMAKE_CURRENT_LIST_DIR}/CrossDependencies.cmake)
+  return()
+endif()
 
 find_package(libuv CONFIG QUIET)
 if(TARGET libuv::uv)
@@ -21,10 +28,16 @@ endif()
 find_package(fmt REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(CLI11 CONFIG REQUIRED)
-find_package(Iconv REQUIRED)
+if(NOT UVFRAME_WINDOWS_CODE_PAGES)
+  find_package(Iconv REQUIRED)
+endif()
 find_package(Threads REQUIRED)
-find_package(OpenSSL 3 REQUIRED)
-find_package(prometheus-cpp CONFIG REQUIRED)
+if(UVFRAME_WITH_TLS)
+  find_package(OpenSSL 3 REQUIRED)
+endif()
+if(UVFRAME_WITH_METRICS)
+  find_package(prometheus-cpp CONFIG REQUIRED)
+endif()
 
 # libsystemd (sd_notify) where it exists; elsewhere (Windows, other systems)
 # the server builds without it and tells no service manager anything.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Sets up, builds and runs the whole test suite twice: a Release build, then
-# an AddressSanitizer + UndefinedBehaviorSanitizer build; then runs each
+# Sets up, builds and runs the whole test suite twice: a Release build (and
+# the Windows programs cross-built and tested under Wine), then an
+# AddressSanitizer + UndefinedBehaviorSanitizer build; then runs each
 # libFuzzer target for a bounded time; then the multi-worker integration and
 # abuse tests under ThreadSanitizer. Exits non-zero on the first failure.
 # CI runs exactly this (.ci/run).
@@ -15,6 +16,17 @@ echo "== Release build and tests"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j "$jobs"
 ctest --test-dir build --output-on-failure -j "$jobs" --timeout 300
+
+# The three programs cross-built for Windows (MinGW-w64) and tested under Wine
+# against the Linux ones just built; skipped, saying why, where they cannot be
+# built (see scripts/test-windows.sh).
+echo "== Windows build (MinGW-w64) and tests under Wine"
+# As root (CI) everything it needs can be installed, so a stage that cannot
+# run is a failure there, not a skip.
+require_wine=0
+[[ "$(id -u)" -eq 0 ]] && require_wine=1
+UVFRAME_REQUIRE_WINE="${UVFRAME_REQUIRE_WINE:-$require_wine}" JOBS="$jobs" \
+  scripts/test-windows.sh build/bin
 
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer build and tests"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \

@@ -3,6 +3,7 @@
 #include <exception>
 
 #include "cli_support.h"
+#include "metrics_collector.h"
 #include "server.h"
 #include "server_options.h"
 
@@ -10,6 +11,12 @@ int main(int argc, char** argv) {
   uvframe::ServerOptions options;
   int rc = uvframe::parseServerOptions(argc, argv, options);
   if (rc >= 0) return rc;
+  if (!options.metricsAddress.empty() && !uvframe::metricsInThisBuild()) {
+    std::fprintf(stderr,
+                 "uvframe-server: error: --metrics: metrics are not in this build (uvframe was "
+                 "built without prometheus-cpp)\n");
+    return 2;
+  }
   uvframe::ignoreSigpipe();
   try {
     uvframe::Server server(std::move(options));

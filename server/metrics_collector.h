@@ -36,6 +36,10 @@ struct MetricsSnapshot {
 /// The Prometheus text exposition (format 0.0.4) of s.
 std::string renderMetrics(const MetricsSnapshot& s);
 
+/// False in a build without prometheus-cpp (UVFRAME_WITH_METRICS=OFF:
+/// metrics_unavailable.cpp), where --metrics is refused.
+bool metricsInThisBuild();
+
 /// The Content-Type of renderMetrics' text.
 inline constexpr const char* kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
 

@@ -28,7 +28,20 @@ constexpr bool kHaveReusePort = true;
 constexpr bool kHaveReusePort = false;
 #endif
 
+// Windows, as libuv maps the console's events: Ctrl+C is SIGINT, Ctrl+Break
+// SIGBREAK and closing the console window SIGHUP; all three drain (Windows
+// has no logrotate to send a reopen signal). Elsewhere there is no SIGBREAK
+// and SIGHUP reopens the log.
+#ifdef _WIN32
+constexpr int kBreakSignal = SIGBREAK;
+constexpr bool kHangupDrains = true;
+#else
+constexpr int kBreakSignal = 0;
+constexpr bool kHangupDrains = false;
+#endif
+
 const char* signalName(int signum) {
+  if (kBreakSignal != 0 && signum == kBreakSignal) return "SIGBREAK";
   switch (signum) {
     case SIGINT:
       return "SIGINT";
@@ -103,6 +116,10 @@ Server::Server(ServerOptions options) : options_(std::move(options)) {
   uv_signal_init(loop, &sigint_);
   uv_signal_init(loop, &sigterm_);
   uv_signal_init(loop, &sighup_);
+  if (kBreakSignal != 0) {
+    uv_signal_init(loop, &sigbreak_);
+    sigbreak_.data = this;
+  }
   uv_timer_init(loop, &statsTimer_);
   uv_async_init(loop, &reopenDone_, onReopenDone);
   uv_async_init(loop, &workerDone_, onWorkerDone);
@@ -128,6 +145,7 @@ int Server::run() {
 #ifdef SIGHUP
   uv_signal_start(&sighup_, onSignal, SIGHUP);
 #endif
+  if (kBreakSignal != 0) uv_signal_start(&sigbreak_, onSignal, kBreakSignal);
   // Parsed once for all workers (parseServerOptions has checked the text).
   shared_.trustedProxies = CidrList::parse(options_.trustedProxies, nullptr).value_or(CidrList{});
   shared_.allow = CidrList::parse(options_.allow, nullptr).value_or(CidrList{});
@@ -251,6 +269,10 @@ bool Server::startListening() {
   if (!kHaveReusePort && options_.workers > 1) {
     // Without SO_REUSEPORT the kernel cannot spread connections over
     // several listening sockets; one loop serves everyone.
+    log_->info(
+        "[tcp server] --workers {}: this system has no SO_REUSEPORT, so one worker loop serves "
+        "every connection",
+        options_.workers);
     options_.workers = 1;
   }
   acceptMode_ = reusePort ? "reuseport" : "single";
@@ -367,7 +389,7 @@ void Server::onSignal(uv_signal_t* handle, int signum) noexcept {
 
 void Server::handleSignal(int signum) {
 #ifdef SIGHUP
-  if (signum == SIGHUP) {
+  if (signum == SIGHUP && !kHangupDrains) {
     reloadTls();
     // The writer reopens on its thread; the outcome is logged when it says
     // how it went (handleReopenDone), not before.
@@ -425,6 +447,7 @@ void Server::beginShutdown(int signum) {
   // SIGHUP keeps working during the drain.
   uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
+  if (kBreakSignal != 0) uv_close(reinterpret_cast<uv_handle_t*>(&sigbreak_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&statsTimer_), nullptr);
   if (workers_.empty()) handleWorkerDone();
 }

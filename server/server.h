@@ -68,6 +68,7 @@ class Server {
   uv_signal_t sigint_;
   uv_signal_t sigterm_;
   uv_signal_t sighup_;
+  uv_signal_t sigbreak_;  ///< Windows only: Ctrl+Break
   uv_timer_t statsTimer_;
   uv_async_t reopenDone_;  ///< the log writer reopened (or failed to)
   uv_async_t workerDone_;  ///< a worker's loop has ended
