@@ -17,6 +17,7 @@
 // then names the version, the cipher and the server's certificate subject.
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <iostream>

@@ -1,6 +1,8 @@
 // Client TLS options: see client_tls_options.h.
 #include "client_tls_options.h"
 
+#include <CLI/CLI.hpp>
+
 namespace uvframe {
 
 void addClientTlsOptions(CLI::App& app, ClientTlsOptions& o) {

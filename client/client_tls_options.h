@@ -4,7 +4,7 @@
 // explain them the same way.
 #pragma once
 
-#include <CLI/CLI.hpp>
+#include "cli_fwd.h"
 
 #include <memory>
 #include <string>

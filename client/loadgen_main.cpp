@@ -6,6 +6,7 @@
 // its targets, 1 when errors occurred (beyond --max-errors) or targets were
 // missed, 2 on bad arguments. `uvframe-loadgen merge A.json B.json ...`
 // merges the --json files of runs made on several hosts (loadgen_merge.h).
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <string>
 #include <string_view>

@@ -2,6 +2,7 @@
 #include "loadgen_merge.h"
 
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <cerrno>

@@ -2,6 +2,7 @@
 #include "loadgen_options.h"
 
 #include <uv.h>
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <charconv>

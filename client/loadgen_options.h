@@ -3,7 +3,7 @@
 // options without opening a socket.
 #pragma once
 
-#include <CLI/CLI.hpp>
+#include "cli_fwd.h"
 
 #include <cstdint>
 #include <string>

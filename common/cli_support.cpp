@@ -1,6 +1,7 @@
 // Command-line helpers: see cli_support.h.
 #include "cli_support.h"
 
+#include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
 

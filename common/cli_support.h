@@ -3,7 +3,7 @@
 // argument) and option types that appear in more than one program.
 #pragma once
 
-#include <CLI/CLI.hpp>
+#include "cli_fwd.h"
 
 #include <string>
 

@@ -1,6 +1,8 @@
 // Framing options on the command line: see framing_cli.h.
 #include "framing_cli.h"
 
+#include <CLI/CLI.hpp>
+
 namespace uvframe {
 
 void addFramingOptions(CLI::App& app, FramingOptions& framing) {

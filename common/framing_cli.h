@@ -4,7 +4,7 @@
 // (each program already had them); finishFramingOptions() folds them in.
 #pragma once
 
-#include <CLI/CLI.hpp>
+#include "cli_fwd.h"
 
 #include <cstdint>
 #include <string>

@@ -3,6 +3,7 @@
 #include "server_options.h"
 
 #include <uv.h>
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <cstdio>

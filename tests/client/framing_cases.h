@@ -1,22 +1,17 @@
 // The framings the client and load generator tests go through: every
 // length-field width in both byte orders, an offset, adjusts, octet-counting
-// and varint, each as the command-line arguments that select it. options()
-// parses them as the programs do (addFramingOptions, --byte-order,
-// finishFramingOptions), so a test decodes what a program wrote with the
-// options that program used.
+// and varint, each as the command-line arguments that select it.
+// framingOptionsOf() parses them as the programs do (addFramingOptions,
+// --byte-order, finishFramingOptions), so a test decodes what a program wrote
+// with the options that program used; it lives in framing_cases.cpp, the one
+// test file that compiles CLI11 for them.
 #pragma once
 
-#include <CLI/CLI.hpp>
-
-#include <algorithm>
 #include <cstdint>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
-#include "cli_support.h"
 #include "framing.h"
-#include "framing_cli.h"
 
 namespace uvframe::test {
 
@@ -46,23 +41,8 @@ inline std::vector<FramingCase> framingCases() {
 
 /// The options a program run with args uses (maxFrameBytes as --max-frame).
 /// Throws std::invalid_argument when they do not parse or check.
-inline FramingOptions framingOptionsOf(std::vector<std::string> args,
-                                       std::uint32_t maxFrameBytes = kDefaultMaxFrameBytes) {
-  CLI::App app;
-  FramingOptions framing;
-  ByteOrder order = ByteOrder::kLittle;
-  addByteOrderOption(app, order);
-  addFramingOptions(app, framing);
-  std::reverse(args.begin(), args.end());  // CLI11 takes them last-first
-  try {
-    app.parse(args);
-  } catch (const CLI::ParseError& e) {
-    throw std::invalid_argument(e.what());
-  }
-  std::string error = finishFramingOptions(framing, order, maxFrameBytes);
-  if (!error.empty()) throw std::invalid_argument(error);
-  return framing;
-}
+FramingOptions framingOptionsOf(std::vector<std::string> args,
+                                std::uint32_t maxFrameBytes = kDefaultMaxFrameBytes);
 
 /// True if the framing can announce a payload of size bytes.
 inline bool announces(const FramingOptions& framing, std::uint64_t size) {

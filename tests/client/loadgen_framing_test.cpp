@@ -16,10 +16,13 @@
 #include "framing_cases.h"
 #include "framing_limits.h"
 #include "loadgen_options.h"
+#include "loadgen_parse.h"
 #include "loadgen_report.h"
 
 namespace uvframe {
 namespace {
+
+using test::parseLoadgenArgs;
 
 using test::announces;
 using test::decodeAll;
@@ -27,18 +30,6 @@ using test::framingCases;
 using test::framingOptionsOf;
 
 constexpr std::uint32_t kMaxSize = 20000;
-
-std::string parse(std::vector<std::string> args, LoadgenOptions& o) {
-  CLI::App app;
-  addLoadgenOptions(app, o);
-  std::reverse(args.begin(), args.end());  // CLI11 takes them last-first
-  try {
-    app.parse(args);
-  } catch (const CLI::ParseError& e) {
-    return e.what();
-  }
-  return finishLoadgenOptions(o, 2);
-}
 
 std::vector<std::string> with(std::vector<std::string> args, std::vector<std::string> more) {
   args.insert(args.begin(), {"--connections", "1"});
@@ -74,7 +65,7 @@ const std::vector<std::uint32_t> kSizes = {
 
 TEST(LoadgenFramingOptions, DefaultIsTheFourByteLittleEndianLength) {
   LoadgenOptions o;
-  ASSERT_EQ(parse(with({}, {}), o), "");
+  ASSERT_EQ(parseLoadgenArgs(with({}, {}), o), "");
   EXPECT_EQ(o.framing, FramingOptions{});
   EXPECT_EQ(o.framing.kind, FramingKind::kLength);
   EXPECT_EQ(o.framing.lengthBytes, 4);
@@ -85,16 +76,17 @@ TEST(LoadgenFramingOptions, DefaultIsTheFourByteLittleEndianLength) {
 TEST(LoadgenFramingOptions, EveryFramingParsesAndFoldsInByteOrderAndMaxFrame) {
   for (const auto& c : framingCases()) {
     LoadgenOptions o;
-    ASSERT_EQ(parse(with(c.args, {"--max-frame", "30000", "--size", "100"}), o), "") << c.name;
+    ASSERT_EQ(parseLoadgenArgs(with(c.args, {"--max-frame", "30000", "--size", "100"}), o), "")
+        << c.name;
     EXPECT_EQ(o.framing, framingOptionsOf(c.args, 30000)) << c.name;
     EXPECT_EQ(o.framing.byteOrder, o.byteOrder) << c.name;
     EXPECT_EQ(o.framing.maxPayloadBytes, 30000u) << c.name;
   }
   LoadgenOptions o;
-  ASSERT_EQ(parse(with({"--framing", "length", "--length-bytes", "2", "--byte-order", "big",
-                        "--length-offset", "6", "--length-adjust", "-2"},
-                       {}),
-                  o),
+  ASSERT_EQ(parseLoadgenArgs(with({"--framing", "length", "--length-bytes", "2", "--byte-order",
+                                   "big", "--length-offset", "6", "--length-adjust", "-2"},
+                                  {}),
+                             o),
             "");
   EXPECT_EQ(o.framing.kind, FramingKind::kLength);
   EXPECT_EQ(o.framing.lengthBytes, 2);
@@ -102,10 +94,10 @@ TEST(LoadgenFramingOptions, EveryFramingParsesAndFoldsInByteOrderAndMaxFrame) {
   EXPECT_EQ(o.framing.lengthOffset, 6u);
   EXPECT_EQ(o.framing.lengthAdjust, -2);
   LoadgenOptions octet;
-  ASSERT_EQ(parse(with({"--framing", "octet"}, {}), octet), "");
+  ASSERT_EQ(parseLoadgenArgs(with({"--framing", "octet"}, {}), octet), "");
   EXPECT_EQ(octet.framing.kind, FramingKind::kOctetCounting);
   LoadgenOptions varint;
-  ASSERT_EQ(parse(with({"--framing", "varint"}, {}), varint), "");
+  ASSERT_EQ(parseLoadgenArgs(with({"--framing", "varint"}, {}), varint), "");
   EXPECT_EQ(varint.framing.kind, FramingKind::kVarint);
 }
 
@@ -127,7 +119,7 @@ TEST(LoadgenFramingOptions, BadCombinationsNameTheOption) {
   };
   for (const auto& b : bad) {
     LoadgenOptions o;
-    std::string error = parse(with(b.args, {}), o);
+    std::string error = parseLoadgenArgs(with(b.args, {}), o);
     EXPECT_NE(error.find(b.names), std::string::npos) << b.args[1] << ": " << error;
   }
 }
@@ -159,7 +151,7 @@ TEST(LoadgenFramingOptions, SizesTheFramingCannotAnnounceAreRefused) {
   };
   for (const auto& c : cases) {
     LoadgenOptions o;
-    std::string error = parse(with(c.args, {"--size", c.size}), o);
+    std::string error = parseLoadgenArgs(with(c.args, {"--size", c.size}), o);
     if (c.ok) {
       EXPECT_EQ(error, "") << c.args[1] << " --size " << c.size;
     } else {
@@ -172,16 +164,16 @@ TEST(LoadgenFramingOptions, SizesTheFramingCannotAnnounceAreRefused) {
 
 TEST(LoadgenFramingOptions, DefaultPipelineCountsTheFramingsHeader) {
   LoadgenOptions offset;
-  ASSERT_EQ(parse(with({"--length-offset", "100"}, {"--size", "28"}), offset), "");
+  ASSERT_EQ(parseLoadgenArgs(with({"--length-offset", "100"}, {"--size", "28"}), offset), "");
   EXPECT_EQ(offset.pipeline, 65536u / (28 + 104));
   LoadgenOptions plain;
-  ASSERT_EQ(parse(with({}, {"--size", "28"}), plain), "");
+  ASSERT_EQ(parseLoadgenArgs(with({}, {"--size", "28"}), plain), "");
   EXPECT_EQ(plain.pipeline, 65536u / 32);
 }
 
 TEST(LoadgenFramingOptions, JsonSummaryNamesTheFraming) {
   LoadgenOptions plain;
-  ASSERT_EQ(parse(with({}, {}), plain), "");
+  ASSERT_EQ(parseLoadgenArgs(with({}, {}), plain), "");
   auto j = resultJson(plain, LoadResult{});
   EXPECT_EQ(j["options"]["framing"], "length");
   EXPECT_EQ(j["options"]["length_bytes"], 4);
@@ -190,7 +182,7 @@ TEST(LoadgenFramingOptions, JsonSummaryNamesTheFraming) {
   EXPECT_EQ(describeRun(plain).find("framing"), std::string::npos) << describeRun(plain);
 
   LoadgenOptions octet;
-  ASSERT_EQ(parse(with({"--framing", "octet-counting"}, {}), octet), "");
+  ASSERT_EQ(parseLoadgenArgs(with({"--framing", "octet-counting"}, {}), octet), "");
   auto k = resultJson(octet, LoadResult{});
   EXPECT_EQ(k["options"]["framing"], "octet-counting");
   EXPECT_FALSE(k["options"].contains("length_bytes"));

@@ -18,17 +18,6 @@
 namespace uvframe::test {
 namespace {
 
-struct Finished {
-  int exitCode = -1;
-  std::string output;
-};
-
-Finished runToExit(std::vector<std::string> argv, std::chrono::milliseconds timeout = 120s) {
-  ChildProcess child(std::move(argv));
-  auto code = child.waitExit(timeout);
-  return {code ? *code : -1, child.output()};
-}
-
 std::string localAddressOf(const std::string& output) {
   static const std::regex kConnected(R"(\[tcp client\] connected to \S+ from (\S+))");
   std::smatch m;

@@ -16,17 +16,6 @@
 namespace uvframe::test {
 namespace {
 
-struct Finished {
-  int exitCode = -1;
-  std::string output;
-};
-
-Finished runToExit(std::vector<std::string> argv, std::chrono::milliseconds timeout = 120s) {
-  ChildProcess child(std::move(argv));
-  auto code = child.waitExit(timeout);
-  return {code ? *code : -1, child.output()};
-}
-
 /// The first number after label in text ("" when absent).
 std::string numberAfter(const std::string& text, const std::string& label) {
   std::smatch m;

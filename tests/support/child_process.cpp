@@ -205,6 +205,12 @@ std::optional<int> ChildProcess::waitExit(std::chrono::milliseconds timeout) {
   return exitCode_;
 }
 
+Finished runToExit(std::vector<std::string> argv, std::chrono::milliseconds timeout) {
+  ChildProcess child(std::move(argv));
+  auto code = child.waitExit(timeout);
+  return {code ? *code : -1, child.output()};
+}
+
 std::string programPath(const std::string& name) {
   return std::string(UVFRAME_BIN_DIR) + "/" + name;
 }

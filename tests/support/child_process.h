@@ -78,6 +78,16 @@ class ChildProcess {
   bool outputClosed_ = false;
 };
 
+/// How a program run to its end finished: exit code (-1 when it did not exit
+/// by the deadline) and everything it printed.
+struct Finished {
+  int exitCode = -1;
+  std::string output;
+};
+
+/// Runs argv to its end (killed after timeout).
+Finished runToExit(std::vector<std::string> argv, std::chrono::milliseconds timeout = 120s);
+
 /// Path of a program built into build/bin (uvframe-server, ...).
 std::string programPath(const std::string& name);
 

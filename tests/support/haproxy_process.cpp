@@ -12,7 +12,9 @@
 
 namespace uvframe::test {
 
-std::optional<std::string> haproxyBinary() { return systemBinary("haproxy", "UVFRAME_HAPROXY"); }
+std::optional<std::string> haproxyBinary() {
+  return systemBinary("haproxy", "UVFRAME_HAPROXY");
+}
 
 std::string tcpBalancerConfig(const std::string& bindAddress,
                               const std::vector<std::string>& serverLines) {

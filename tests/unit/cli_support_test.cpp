@@ -4,6 +4,7 @@
 #include "cli_support.h"
 
 #include <gtest/gtest.h>
+#include <CLI/CLI.hpp>
 
 #include <string>
 #include <vector>

@@ -271,13 +271,14 @@ TEST(FramingDecoder, OctetCountingFollowsRfc6587) {
   struct Bad {
     std::string_view wire, reason;
   };
-  for (Bad b : {Bad{"00 ", "octet count begins with 0"}, Bad{"012 abc", "octet count begins with 0"},
-                Bad{"12345678901", "octet count longer than 10 digits"},
-                Bad{"12345678901 ", "octet count longer than 10 digits"},
-                Bad{"12x", "octet count not followed by a space"},
-                Bad{"12\t", "octet count not followed by a space"},
-                Bad{" 12 ", "octet count is not a decimal number"},
-                Bad{"<34>1 2026", "octet count is not a decimal number"}}) {
+  for (Bad b :
+       {Bad{"00 ", "octet count begins with 0"}, Bad{"012 abc", "octet count begins with 0"},
+        Bad{"12345678901", "octet count longer than 10 digits"},
+        Bad{"12345678901 ", "octet count longer than 10 digits"},
+        Bad{"12x", "octet count not followed by a space"},
+        Bad{"12\t", "octet count not followed by a space"},
+        Bad{" 12 ", "octet count is not a decimal number"},
+        Bad{"<34>1 2026", "octet count is not a decimal number"}}) {
     FramingResult bad = decode(o, b.wire);
     EXPECT_EQ(bad.status, Status::kBadHeader) << b.wire;
     EXPECT_EQ(bad.reason, b.reason) << b.wire;
