@@ -28,23 +28,30 @@ require_wine=0
 UVFRAME_REQUIRE_WINE="${UVFRAME_REQUIRE_WINE:-$require_wine}" JOBS="$jobs" \
   scripts/test-windows.sh build/bin
 
-echo "== AddressSanitizer + UndefinedBehaviorSanitizer build and tests"
-cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+# The sanitizer builds use clang (also needed for libFuzzer): with ASan and
+# UBSan it compiles this code in about a third of GCC's time (measured on one
+# test file: 24 s at -O1 against 77 s for GCC at -O2), and -O1 is what
+# AddressSanitizer's documentation suggests for it.
+clang=(-DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++)
+
+echo "== AddressSanitizer + UndefinedBehaviorSanitizer build (clang, -O1) and tests"
+cmake -S . -B build-asan -G Ninja "${clang[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g -DNDEBUG" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g -DNDEBUG" \
   -DUVFRAME_SANITIZE=address,undefined -DUVFRAME_BUILD_BENCH=OFF
 cmake --build build-asan -j "$jobs"
 ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j "$jobs" --timeout 600
 
-echo "== libFuzzer targets (clang, ASan + UBSan), about 20 s each"
-cmake -S . -B build-fuzz -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+echo "== libFuzzer targets (clang, ASan + UBSan), about 20 s each, one per CPU at a time"
+cmake -S . -B build-fuzz -G Ninja "${clang[@]}" \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DUVFRAME_BUILD_FUZZ=ON -DUVFRAME_BUILD_BENCH=OFF
 cmake --build build-fuzz -j "$jobs" --target fuzz_frame_decoder fuzz_frame_reassembler \
   fuzz_payload_renderer fuzz_http_request fuzz_proxy_header fuzz_tls_session fuzz_framing
-ctest --test-dir build-fuzz --output-on-failure -L fuzz
+ctest --test-dir build-fuzz --output-on-failure -j "$jobs" -L fuzz
 
-echo "== ThreadSanitizer build; integration and abuse tests against 2-worker servers"
-cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+echo "== ThreadSanitizer build (clang); integration and abuse tests against 2-worker servers"
+cmake -S . -B build-tsan -G Ninja "${clang[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DUVFRAME_SANITIZE=thread -DUVFRAME_BUILD_BENCH=OFF
 cmake --build build-tsan -j "$jobs" \
   --target uvframe-server uvframe_integration_tests uvframe_log_format_integration_tests \
