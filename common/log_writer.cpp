@@ -8,10 +8,10 @@
 // stuck inside write(2).
 #include "log_writer.h"
 
+#include "log_file_io.h"
 #include "log_rotation.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -24,17 +24,9 @@
 #include <utility>
 #include <vector>
 
-#ifdef _WIN32
-#include <io.h>
-#define UVFRAME_WRITE _write
-#define UVFRAME_CLOSE _close
-#define UVFRAME_OPEN_FLAGS (_O_WRONLY | _O_CREAT | _O_APPEND | _O_BINARY)
-#else
+#ifndef _WIN32
 #include <poll.h>
 #include <unistd.h>
-#define UVFRAME_WRITE ::write
-#define UVFRAME_CLOSE ::close
-#define UVFRAME_OPEN_FLAGS (O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC)
 #endif
 
 namespace uvframe {
@@ -47,77 +39,8 @@ constexpr std::chrono::milliseconds kMaxBackoff{500};
 // in write(2) to notice (it only has to leave a condition or poll wait).
 constexpr std::chrono::milliseconds kAbandonGrace{100};
 
-int openLogFile(const std::string& path) {
-#ifdef _WIN32
-  return _open(path.c_str(), UVFRAME_OPEN_FLAGS, _S_IREAD | _S_IWRITE);
-#else
-  return ::open(path.c_str(), UVFRAME_OPEN_FLAGS, 0644);
-#endif
-}
-
 std::string errnoText(int err) {
   return std::string(std::strerror(err));
-}
-
-// One write(2) of up to 1 GiB, repeated on EINTR: the bytes written (> 0), or
-// minus the errno of the failure.
-long writeSome(int fd, const char* data, std::size_t size) {
-  while (true) {
-    auto n = UVFRAME_WRITE(fd, data, static_cast<unsigned>(std::min<std::size_t>(size, 1u << 30)));
-    if (n > 0) return static_cast<long>(n);
-    if (n == 0) return -EIO;  // no progress and no reason: treat as an I/O error
-    if (errno != EINTR) return -errno;
-  }
-}
-
-// Where a file descriptor points: a reopen that lands on the very same file
-// at the very same size may go on with a cut line; any other file may not.
-struct FileSpot {
-  bool known = false;
-  std::uint64_t device = 0;
-  std::uint64_t inode = 0;
-  std::int64_t size = 0;
-  bool operator==(const FileSpot&) const = default;
-};
-
-FileSpot spotOf(int fd) {
-  FileSpot spot;
-#ifndef _WIN32
-  struct stat st {};
-  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-    spot = {true, static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino),
-            static_cast<std::int64_t>(st.st_size)};
-  }
-#else
-  (void)fd;
-#endif
-  return spot;
-}
-
-// Whether the next byte written to fd starts a line: true unless fd is a
-// regular file whose last byte is not '\n' (a cut line: an abandoned write,
-// or another writer's partial line). The descriptor is write-only, so the
-// byte is read through a second descriptor on path, checked to be the same
-// file; when that fails the answer is true (no stray empty line).
-bool fileEndsAtLineStart(int fd, const std::string& path) {
-#ifndef _WIN32
-  FileSpot spot = spotOf(fd);
-  if (!spot.known || spot.size == 0) return true;
-  int rd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (rd < 0) return true;
-  char last = '\n';
-  FileSpot readSpot = spotOf(rd);
-  if (readSpot.known && readSpot.device == spot.device && readSpot.inode == spot.inode &&
-      readSpot.size > 0) {
-    if (::pread(rd, &last, 1, static_cast<off_t>(readSpot.size - 1)) != 1) last = '\n';
-  }
-  ::close(rd);
-  return last == '\n';
-#else
-  (void)fd;
-  (void)path;
-  return true;
-#endif
 }
 
 void reportToStderr(const std::string& text) {
@@ -212,9 +135,9 @@ LogWriter::Core::Core(Options o)
 }
 
 LogWriter::Core::~Core() {
-  if (fileFd >= 0) UVFRAME_CLOSE(fileFd);
-  if (wakeRead >= 0) UVFRAME_CLOSE(wakeRead);
-  if (wakeWrite >= 0) UVFRAME_CLOSE(wakeWrite);
+  if (fileFd >= 0) closeLogFile(fileFd);
+  if (wakeRead >= 0) closeLogFile(wakeRead);
+  if (wakeWrite >= 0) closeLogFile(wakeWrite);
 }
 
 LogWriter::Block LogWriter::Core::acquire(bool wait) {
@@ -483,7 +406,7 @@ void LogWriter::Core::rotateFile() {
     rotateAt = fileBytes + options.maxFileBytes;
     return;
   }
-  UVFRAME_CLOSE(fileFd);
+  closeLogFile(fileFd);
   fileFd = fd;
   fileAtLineStart = fileEndsAtLineStart(fileFd, options.filePath);
   const FileSpot spot = spotOf(fileFd);
@@ -511,7 +434,7 @@ void LogWriter::Core::reopenFile(const Block* inFlight, std::size_t* done) {
   }
   const FileSpot oldSpot = spotOf(fileFd);
   const FileSpot newSpot = spotOf(fd);
-  UVFRAME_CLOSE(fileFd);
+  closeLogFile(fileFd);
   fileFd = fd;
   fileAtLineStart = fileEndsAtLineStart(fileFd, options.filePath);
   fileBytes = newSpot.known ? static_cast<std::uint64_t>(newSpot.size) : 0;
