@@ -11,7 +11,7 @@ with the same uvframe-loadgen settings, each server scenario:
               (every connection first sends a PROXY v2 header)
   uv_log_json the same as uv_log with --log-format json (one JSON object per line)
   uv_log_tls  the same as uv_log over TLS (--tls-cert/--tls-key with a throwaway EC P-256
-              certificate, loadgen --tls --tls-ca; TLS 1.3, AES-256-GCM)
+              certificate, loadgen --tls --tls-ca; TLS 1.3, AES-128-GCM)
   ref_echo    uvframe-reference-server --echo, loadgen --echo (latency)
   uv_echo     uvframe-server --echo --log-level warn, loadgen --echo
   blaster     uvframe-blaster into ref_plain (the loadgen's own ceiling)

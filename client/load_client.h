@@ -31,6 +31,7 @@
 #include "loadgen_stats.h"
 #include "payload_pattern.h"
 #include "peer_address.h"
+#include "tls_bio.h"
 #include "tls_context.h"
 #include "uv_handle.h"
 
@@ -80,8 +81,8 @@ struct WriteBatch {
   LoadConnection* conn = nullptr;
   std::uint64_t frames = 0;
   BatchBytes bytes;
-  FrameRunLayout layout;  ///< what bytes holds, for the next run to reuse
-  BatchBytes ciphertext;  ///< --tls: bytes encrypted, what is written
+  FrameRunLayout layout;    ///< what bytes holds, for the next run to reuse
+  TlsByteQueue ciphertext;  ///< --tls: the records OpenSSL wrote, what is written
 };
 
 /// Owns a loop, its timers and its connections. run() on the loop's thread;

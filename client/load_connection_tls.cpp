@@ -3,7 +3,6 @@
 // ciphertext. Every write keeps its ciphertext alive until its callback: a
 // frame batch in its own WriteBatch::ciphertext, everything else (handshake
 // flights, close_notify) in a TlsWrite.
-#include <cstring>
 #include <string>
 
 #include "load_client.h"
@@ -109,16 +108,17 @@ void LoadConnection::failWrite(const char* what, int status) {
 }
 
 bool LoadConnection::encryptBatch(WriteBatch& batch, uv_buf_t& buf) {
-  if (!tls_->writePlaintext(std::as_bytes(std::span(batch.bytes.data(), batch.bytes.size())))) {
+  // OpenSSL writes the records straight into the batch's own queue (kept
+  // with its block while the batch is pooled), after anything the session
+  // queued before them, though flushTls leaves nothing behind: no copy.
+  batch.ciphertext.clear();
+  if (!tls_->writePlaintext(std::as_bytes(std::span(batch.bytes.data(), batch.bytes.size())),
+                            batch.ciphertext)) {
     return false;
   }
-  // Everything pending, in order: the records of this batch (and anything
-  // the session queued before them, though flushTls leaves nothing behind).
-  std::span<const std::byte> out = tls_->pendingCiphertext();
-  char* to = batch.ciphertext.resize(out.size());
-  std::memcpy(to, out.data(), out.size());
-  tls_->consumeCiphertext(out.size());
-  buf = uv_buf_init(to, static_cast<unsigned>(out.size()));
+  std::span<const std::byte> out = batch.ciphertext.front();
+  buf = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(out.data())),
+                    static_cast<unsigned>(out.size()));
   return true;
 }
 

@@ -53,7 +53,19 @@ CtxPtr newContext(TlsRole role, bool releaseBuffers, std::string& error) {
       ctx.get(), SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   if (releaseBuffers) SSL_CTX_set_mode(ctx.get(), SSL_MODE_RELEASE_BUFFERS);
   SSL_CTX_set_default_passwd_cb(ctx.get(), refusePassphrase);
-  if (role == TlsRole::kServer) SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_OFF);
+  if (role == TlsRole::kServer) {
+    SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_OFF);
+    // TLS 1.3: AES-128-GCM first (OpenSSL's default order starts with
+    // AES-256-GCM). Both are strong; 128-bit keys take 10 AES rounds instead
+    // of 14, so every byte of a log stream costs both ends less to encrypt
+    // and decrypt. The others stay for clients without them.
+    if (SSL_CTX_set_ciphersuites(ctx.get(),
+                                 "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
+                                 "TLS_CHACHA20_POLY1305_SHA256") != 1) {
+      error = withReason("cannot set the TLS 1.3 cipher suites");
+      return nullptr;
+    }
+  }
   return ctx;
 }
 

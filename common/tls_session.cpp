@@ -8,26 +8,19 @@
 #include <openssl/x509v3.h>
 
 #include <algorithm>
-#include <climits>
 
+#include "tls_bio.h"
 #include "tls_context.h"
 
 namespace uvframe {
 
 namespace {
 
-// BIO_write and BIO_read take int lengths.
-constexpr std::size_t kMaxBioChunk = INT_MAX / 2;
-// A drained memory BIO whose storage grew past this (a burst: a 1 MiB echo
-// written at once) is replaced by an empty one at once, not at the next
-// releaseBuffers(): a memory BIO never shrinks on its own.
-constexpr std::size_t kShedBioBytes = 64 * 1024;
-
-std::size_t bioCapacity(BIO* bio) {
-  BUF_MEM* mem = nullptr;
-  BIO_get_mem_ptr(bio, &mem);
-  return mem != nullptr ? mem->max : 0;
-}
+// A drained queue whose block grew past this gives it back at once, not at
+// the next releaseBuffers(): a burst (a 1 MiB echo written at once) leaves
+// nothing behind. The server's input queue needs up to two reads' worth
+// (a partial record plus the room for a 17 KiB read) and keeps it.
+constexpr std::size_t kShedQueueBytes = 34 * 1024;
 
 bool isIpAddress(const std::string& name) {
   ASN1_OCTET_STRING* ip = a2i_IPADDRESS(name.c_str());
@@ -55,17 +48,15 @@ std::string_view toString(TlsState state) {
 TlsSession::TlsSession(const TlsContext& context, std::string_view serverName) {
   ERR_clear_error();
   ssl_ = SSL_new(context.native());
-  BIO* in = BIO_new(BIO_s_mem());
-  BIO* out = BIO_new(BIO_s_mem());
+  BIO* in = newQueueBio(in_);
+  BIO* out = newQueueBio(out_);
   if (ssl_ == nullptr || in == nullptr || out == nullptr) {
     BIO_free(in);
     BIO_free(out);
     fail(SSL_ERROR_SSL, "cannot create a TLS session");
     return;
   }
-  SSL_set_bio(ssl_, in, out);  // ssl_ owns both now
-  in_ = in;
-  out_ = out;
+  SSL_set_bio(ssl_, in, out);  // ssl_ owns both BIOs now, the session their queues
   if (context.role() == TlsRole::kServer) {
     SSL_set_accept_state(ssl_);
     return;
@@ -84,24 +75,8 @@ TlsSession::~TlsSession() {
   SSL_free(ssl_);
 }
 
-bool TlsSession::replaceBio(bool input) {
-  BIO* fresh = BIO_new(BIO_s_mem());
-  if (fresh == nullptr) return false;
-  if (input) {
-    SSL_set0_rbio(ssl_, fresh);  // frees the old one
-    in_ = fresh;
-  } else {
-    SSL_set0_wbio(ssl_, fresh);
-    out_ = fresh;
-  }
-  return true;
-}
-
-void TlsSession::shedBigDrainedBio(bool input) {
-  BIO* bio = input ? in_ : out_;
-  if (handshakeDone() && BIO_ctrl_pending(bio) == 0 && bioCapacity(bio) > kShedBioBytes) {
-    replaceBio(input);
-  }
+void TlsSession::shedBigDrainedQueue(TlsByteQueue& queue) {
+  if (queue.capacity() > kShedQueueBytes) queue.release();  // only if drained
 }
 
 void TlsSession::fail(int sslError, const char* what) {
@@ -146,25 +121,32 @@ TlsState TlsSession::handshake() {
 
 TlsState TlsSession::feedCiphertext(std::span<const std::byte> bytes) {
   if (state_ == TlsState::kFailed) return state_;
-  while (!bytes.empty()) {
-    std::size_t n = std::min(bytes.size(), kMaxBioChunk);
-    ERR_clear_error();
-    if (BIO_write(in_, bytes.data(), static_cast<int>(n)) != static_cast<int>(n)) {
-      fail(SSL_ERROR_SSL, "cannot buffer received bytes");
-      return state_;
-    }
-    bytes = bytes.subspan(n);
+  ERR_clear_error();
+  if (!in_.append(bytes.data(), bytes.size())) {
+    fail(SSL_ERROR_SSL, "cannot buffer received bytes");
+    return state_;
   }
   return handshake();
 }
 
+std::span<std::byte> TlsSession::ciphertextRoom(std::size_t n) {
+  if (state_ == TlsState::kFailed) return {};
+  return in_.prepare(n);
+}
+
+TlsState TlsSession::commitCiphertext(std::size_t n) {
+  if (state_ == TlsState::kFailed) return state_;
+  in_.commit(n);
+  return handshake();
+}
+
 std::size_t TlsSession::bufferedCiphertext() const {
-  return in_ != nullptr ? BIO_ctrl_pending(in_) : 0;
+  return in_.size();
 }
 
 bool TlsSession::hasInput() const {
   if (ssl_ == nullptr) return false;
-  return BIO_ctrl_pending(in_) > 0 || SSL_has_pending(ssl_) == 1;
+  return !in_.empty() || SSL_has_pending(ssl_) == 1;
 }
 
 std::size_t TlsSession::readPlaintext(std::span<std::byte> into) {
@@ -189,7 +171,7 @@ std::size_t TlsSession::readPlaintext(std::span<std::byte> into) {
     }
     break;
   }
-  shedBigDrainedBio(true);
+  shedBigDrainedQueue(in_);
   return total;
 }
 
@@ -208,6 +190,25 @@ bool TlsSession::writePlaintext(std::span<const std::byte> bytes) {
   return true;
 }
 
+bool TlsSession::writePlaintext(std::span<const std::byte> bytes, TlsByteQueue& into) {
+  if (!handshakeDone() || shutdownSent_) return false;
+  if (!out_.empty()) {
+    std::span<const std::byte> earlier = out_.front();
+    if (!into.append(earlier.data(), earlier.size())) {
+      fail(SSL_ERROR_SSL, "cannot buffer bytes to send");
+      return false;
+    }
+    out_.clear();
+  }
+  // The write BIO appends to whichever queue it points at; SSL_write hands
+  // it every record before it returns (a queue never says "retry").
+  BIO* bio = SSL_get_wbio(ssl_);
+  BIO_set_data(bio, &into);
+  bool ok = writePlaintext(bytes);
+  BIO_set_data(bio, &out_);
+  return ok;
+}
+
 void TlsSession::shutdown() {
   if (!handshakeDone() || shutdownSent_) return;
   ERR_clear_error();
@@ -217,46 +218,27 @@ void TlsSession::shutdown() {
 }
 
 std::span<const std::byte> TlsSession::pendingCiphertext() const {
-  if (out_ == nullptr) return {};
-  char* data = nullptr;
-  long n = BIO_get_mem_data(out_, &data);
-  if (n <= 0 || data == nullptr) return {};
-  return {reinterpret_cast<const std::byte*>(data), static_cast<std::size_t>(n)};
+  return out_.front();
 }
 
 void TlsSession::consumeCiphertext(std::size_t n) {
-  // A memory BIO cannot skip bytes; read them into a scratch buffer (the
-  // copy costs far less than the encryption that produced them; BIO_reset
-  // would clear the BIO's whole capacity with memset instead).
-  std::byte scratch[4096];
-  while (n > 0 && out_ != nullptr) {
-    int got = BIO_read(out_, scratch, static_cast<int>(std::min(n, sizeof scratch)));
-    if (got <= 0) break;
-    n -= static_cast<std::size_t>(got);
-  }
-  shedBigDrainedBio(false);
+  out_.drop(n);
+  if (out_.empty()) shedBigDrainedQueue(out_);
 }
 
 std::vector<std::byte> TlsSession::takeCiphertext() {
-  std::vector<std::byte> bytes(pendingCiphertext().size());
-  std::size_t taken = 0;
-  while (taken < bytes.size()) {
-    int n = static_cast<int>(std::min(bytes.size() - taken, kMaxBioChunk));
-    int got = BIO_read(out_, bytes.data() + taken, n);
-    if (got <= 0) break;
-    taken += static_cast<std::size_t>(got);
-  }
-  bytes.resize(taken);
-  shedBigDrainedBio(false);
+  std::span<const std::byte> pending = out_.front();
+  std::vector<std::byte> bytes(pending.begin(), pending.end());
+  consumeCiphertext(bytes.size());
   return bytes;
 }
 
 bool TlsSession::releaseBuffers() {
   if (!handshakeDone()) return false;
-  // A fresh memory BIO allocates nothing for data until written to; the old
-  // one keeps the capacity of the largest burst it held (up to kShedBioBytes).
-  bool all = BIO_ctrl_pending(in_) == 0 && replaceBio(true);
-  all = BIO_ctrl_pending(out_) == 0 && replaceBio(false) && all;
+  // The queues keep the block of the largest burst they held (up to
+  // kShedQueueBytes) until given back here.
+  bool all = in_.release();
+  all = out_.release() && all;
   if (SSL_free_buffers(ssl_) != 1) all = false;
   ERR_clear_error();
   return all;

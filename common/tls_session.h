@@ -2,18 +2,21 @@
 // feeds what it received from the network, takes the ciphertext to send, and
 // reads and writes plaintext; OpenSSL never touches a descriptor.
 //
-// Why memory BIOs: libuv owns the socket and the event loop (reads arrive in
-// callbacks into buffers the server chose, writes go out with uv_try_write /
-// uv_write), so OpenSSL must not call read(2)/write(2) itself. The SSL object
-// gets two BIO_s_mem: the input BIO holds received ciphertext until OpenSSL
-// has consumed whole records, the output BIO collects what OpenSSL wants sent
-// (handshake flights, alerts, records, close_notify). Neither ever blocks: the
-// input returns "retry" when empty, the output grows. So there is no
+// Why memory buffers: libuv owns the socket and the event loop (reads arrive
+// in callbacks into buffers the server chose, writes go out with uv_try_write
+// / uv_write), so OpenSSL must not call read(2)/write(2) itself. The SSL
+// object gets two BIOs over byte queues the session owns (tls_bio.h; not
+// BIO_s_mem, whose zero-filling, cleansing and moving cost more than the
+// encryption): the input queue holds received ciphertext until OpenSSL has
+// consumed whole records, the output queue collects what OpenSSL wants sent
+// (handshake flights, alerts, records, close_notify). Neither ever blocks:
+// the input says "retry" when empty, the output grows. So there is no
 // SSL_ERROR_WANT_WRITE here, and "needs more" always means "feed me".
 //
-// How bytes flow in the server (integration comes later):
-//   socket -> libuv read -> feedCiphertext(bytes)        (copied into the input BIO)
+// How bytes flow in the server (server/connection_tls.cpp):
+//   socket -> libuv read into ciphertextRoom() -> commitCiphertext(n)
 //          -> readPlaintext(ring.prepareWrite()) -> ring.commit(n) -> frame decoder
+// (feedCiphertext(bytes) is the same with a copy, for bytes read elsewhere.)
 // readPlaintext decrypts straight into the caller's span, so the receive ring
 // (common/ring_buffer.h) and everything after it stay as they are: the ring's
 // writable tail is where the plaintext lands, frames are still parsed in place
@@ -21,7 +24,7 @@
 // bufferedCiphertext() is large and its ring is full (TCP then pushes back).
 //   echo/replies -> writePlaintext(bytes) -> pendingCiphertext() -> uv_try_write
 //                -> consumeCiphertext(n), and takeCiphertext() for the rest (uv_write
-//                   needs bytes that stay put; the output BIO may move when it grows)
+//                   needs bytes that stay put; the output queue may move when it grows)
 // After every feedCiphertext/readPlaintext, send what pendingCiphertext() holds:
 // the handshake, TLS 1.3 tickets, key-update replies and alerts appear there.
 //
@@ -43,21 +46,22 @@
 //
 // Idle memory: what an idle server session holds after the handshake and
 // some traffic (tls_session_test's IdleSessionMemory: bytes OpenSSL frees
-// when the session is destroyed, counted with CRYPTO_set_mem_functions;
-// OpenSSL 3.0.19, TLS 1.3, EC P-256 certificate, X25519, AES-256-GCM):
+// when the session is destroyed, counted with CRYPTO_set_mem_functions, the
+// byte queues' blocks included; OpenSSL 3.0.19, TLS 1.3, EC P-256
+// certificate, X25519, AES-128-GCM):
 //                                               100 B each way   1 MiB each way
-//   no SSL_MODE_RELEASE_BUFFERS                    49,028           49,412
-//   SSL_MODE_RELEASE_BUFFERS                       15,732           16,116
-//   either, then releaseBuffers()                  14,236           14,236
+//   no SSL_MODE_RELEASE_BUFFERS                    48,266           48,572
+//   SSL_MODE_RELEASE_BUFFERS                       14,969           15,276
+//   either, then releaseBuffers()                  13,868           13,868
 // So the mode saves OpenSSL's two ~17 KiB record buffers (read and write)
 // per connection; what stays is the SSL object itself (7.6 KB), the two
 // AES-GCM record contexts (1.9 KB), the SSL_SESSION (0.9 KB), the SSL's copy
 // of the certificate settings (0.5 KB), locks and digest contexts.
-// releaseBuffers() drops a further ~1.5 KB: the memory BIOs' idle
-// storage. A memory BIO never shrinks by itself (without the shedding,
-// a 1 MiB write left ~1.4 MB in the BIOs after it was sent), so a drained BIO
-// bigger than 64 KiB is replaced at once (the 1 MiB column). Add
-// sizeof(TlsSession), 128 B. The plaintext connection costs about 768 B idle
+// releaseBuffers() drops a further ~1.1 KB: the byte queues' idle blocks.
+// A queue never shrinks by itself (without the shedding, a 1 MiB write would
+// leave a 1 MiB block behind after it was sent), so a drained queue bigger
+// than 34 KiB gives its block back at once (the 1 MiB column). Add
+// sizeof(TlsSession), 176 B. The plaintext connection costs about 768 B idle
 // (README), so TLS makes an idle peer about 20 times dearer.
 #pragma once
 
@@ -68,9 +72,10 @@
 #include <string_view>
 #include <vector>
 
-// OpenSSL's own forward declarations (openssl/types.h).
+#include "tls_bio.h"
+
+// OpenSSL's own forward declaration (openssl/types.h).
 typedef struct ssl_st SSL;
-typedef struct bio_st BIO;
 
 namespace uvframe {
 
@@ -109,6 +114,12 @@ class TlsSession {
   /// Takes all of bytes (received from the peer) and advances the handshake.
   /// Plaintext is not decrypted here: call readPlaintext until it returns 0.
   TlsState feedCiphertext(std::span<const std::byte> bytes);
+  /// The same without the copy: room for up to n received bytes in the
+  /// session's own input queue (a socket reads into it; empty if out of
+  /// memory), then commitCiphertext(bytes read). The room is valid until the
+  /// next call of any other method.
+  std::span<std::byte> ciphertextRoom(std::size_t n);
+  TlsState commitCiphertext(std::size_t n);
   /// Received ciphertext OpenSSL has not consumed yet (a partial record, or
   /// records waiting for readPlaintext).
   std::size_t bufferedCiphertext() const;
@@ -124,6 +135,12 @@ class TlsSession {
   /// Encrypts all of bytes into records (at most 16 KiB each) queued for
   /// sending. False when the session is not open or has sent close_notify.
   bool writePlaintext(std::span<const std::byte> bytes);
+  /// The same, with the records appended to `into` instead of the session's
+  /// own output (after whatever that held, which moves there first, so the
+  /// order is kept): a caller that keeps each write's ciphertext in a buffer
+  /// of its own until the socket took it (the load generator's batches)
+  /// needs no copy.
+  bool writePlaintext(std::span<const std::byte> bytes, TlsByteQueue& into);
 
   /// Queues close_notify (once; only after the handshake). Nothing can be
   /// written after it; reading goes on until the peer's close_notify.
@@ -139,12 +156,12 @@ class TlsSession {
   std::vector<std::byte> takeCiphertext();
 
   /// Gives back what an idle connection does not need: OpenSSL's record
-  /// buffers (SSL_free_buffers) and the two memory BIOs' storage (replaced by
-  /// fresh empty BIOs), each only if empty. Call it when the connection goes
-  /// quiet (where the ring gives its block back). True if everything was
-  /// released. SSL_MODE_RELEASE_BUFFERS (on by default in TlsContext) already
-  /// frees the record buffers after each read/write; the BIOs' storage is
-  /// only freed here.
+  /// buffers (SSL_free_buffers) and the two byte queues' blocks, each only
+  /// if empty. Call it when the connection goes quiet (where the ring gives
+  /// its block back). True if everything was released.
+  /// SSL_MODE_RELEASE_BUFFERS (on by default in TlsContext) already frees the
+  /// record buffers after each read/write; the queues' blocks (up to 34 KiB
+  /// each) are only freed here.
   bool releaseBuffers();
 
   /// After the handshake: "TLSv1.3" or "TLSv1.2" (SSL_get_version), the
@@ -164,12 +181,11 @@ class TlsSession {
 
  private:
   void fail(int sslError, const char* what);
-  bool replaceBio(bool input);
-  void shedBigDrainedBio(bool input);
+  static void shedBigDrainedQueue(TlsByteQueue& queue);
 
   SSL* ssl_ = nullptr;
-  BIO* in_ = nullptr;   ///< owned by ssl_
-  BIO* out_ = nullptr;  ///< owned by ssl_
+  TlsByteQueue in_;   ///< received ciphertext; ssl_'s read BIO reads it
+  TlsByteQueue out_;  ///< ciphertext to send; ssl_'s write BIO fills it
   TlsState state_ = TlsState::kHandshaking;
   bool shutdownSent_ = false;
   std::string failureReason_;

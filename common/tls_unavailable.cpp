@@ -50,6 +50,9 @@ std::string_view toString(TlsState state) {
   return "?";
 }
 
+// Nothing ever writes to a session's queues here, so they never hold a block.
+TlsByteQueue::~TlsByteQueue() = default;
+
 TlsSession::TlsSession(const TlsContext&, std::string_view)
     : state_(TlsState::kFailed), failureReason_(kNotInThisBuild) {}
 TlsSession::~TlsSession() = default;
@@ -57,6 +60,12 @@ TlsState TlsSession::handshake() {
   return state_;
 }
 TlsState TlsSession::feedCiphertext(std::span<const std::byte>) {
+  return state_;
+}
+std::span<std::byte> TlsSession::ciphertextRoom(std::size_t) {
+  return {};
+}
+TlsState TlsSession::commitCiphertext(std::size_t) {
   return state_;
 }
 std::size_t TlsSession::bufferedCiphertext() const {
@@ -69,6 +78,9 @@ std::size_t TlsSession::readPlaintext(std::span<std::byte>) {
   return 0;
 }
 bool TlsSession::writePlaintext(std::span<const std::byte>) {
+  return false;
+}
+bool TlsSession::writePlaintext(std::span<const std::byte>, TlsByteQueue&) {
   return false;
 }
 void TlsSession::shutdown() {}

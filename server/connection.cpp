@@ -307,14 +307,14 @@ std::span<std::byte> Connection::capToByteRate(std::span<std::byte> room) {
 }
 
 void Connection::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept {
-  ownerOf<Connection>(stream)->handleRead(nread, buf->len);
+  ownerOf<Connection>(stream)->handleRead(nread, *buf);
 }
 
-void Connection::handleRead(ssize_t nread, std::size_t offeredBytes) {
+void Connection::handleRead(ssize_t nread, const uv_buf_t& buf) {
   if (nread > 0 && tls_) {
-    handleCipherBytes(worker_.tlsScratch().first(static_cast<std::size_t>(nread)));
+    handleCipherRead(static_cast<std::size_t>(nread), reinterpret_cast<std::byte*>(buf.base));
   } else if (nread > 0) {
-    handleBytes(static_cast<std::size_t>(nread), offeredBytes);
+    handleBytes(static_cast<std::size_t>(nread), buf.len);
   } else if (nread == 0) {
     // EAGAIN: nothing this time.
   } else if (nread == UV_ENOBUFS) {

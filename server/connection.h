@@ -124,7 +124,7 @@ class Connection {
   bool turnIsOver();
   /// --max-byte-rate: room cut to what the budget holds (at least a byte).
   std::span<std::byte> capToByteRate(std::span<std::byte> room);
-  void handleRead(ssize_t nread, std::size_t offeredBytes);
+  void handleRead(ssize_t nread, const uv_buf_t& buf);
   void handleBytes(std::size_t n, std::size_t offeredBytes);
   void handleReadEnd(ssize_t status);
   /// --allow, --deny and --max-connections-per-ip for the client's address;
@@ -168,7 +168,9 @@ class Connection {
 
   // connection_tls.cpp
   std::span<std::byte> roomForCiphertext();
+  void handleCipherRead(std::size_t n, const std::byte* where);
   void handleCipherBytes(std::span<const std::byte> bytes);
+  void handleCiphertextTaken();
   void sendTlsOutput();
   void failTls();
   /// Sends what the session has queued (an alert, close_notify) if the
@@ -210,6 +212,7 @@ class Connection {
   /// With PROXY protocol and TLS: the proxy, named once the handshake is done.
   std::unique_ptr<PeerAddress> via_;
   bool tlsBuffersHeld_ = false;  ///< read since the session last gave its buffers back
+  bool tlsReadInPlace_ = false;  ///< the last read was big: read into the session's queue
 
   std::uint64_t frameCount_ = 0;
   std::uint64_t bytes_ = 0;

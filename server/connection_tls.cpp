@@ -1,9 +1,11 @@
 // Connection: the TLS layer in front of the frame path (see connection.h and
 // common/tls_session.h).
 //
-//   socket -> worker's scratch (one read of ciphertext)
-//          -> [PROXY header, if configured: read off the front]
-//          -> TlsSession::feedCiphertext   (into the session's input BIO)
+//   socket -> the session's input queue (one read of ciphertext, no copy:
+//             TlsSession::ciphertextRoom/commitCiphertext) while the peer
+//             streams (its last read was 4 KiB or more)
+//          [else, and until a PROXY header is read off the front, the
+//           worker's scratch, then TlsSession::feedCiphertext (a copy)]
 //          -> readPlaintext(ring.prepareRead())  decrypted straight into the ring
 //          -> handleBytes: frames decoded and logged in place, as in plaintext
 //
@@ -37,8 +39,43 @@
 
 namespace uvframe {
 
+namespace {
+
+// A read of at least this much says the peer is streaming: the next read
+// goes straight into the session's input queue (room for a whole scratch,
+// 17 KiB). Smaller ones (handshakes, a quiet peer's frames) go through the
+// worker's scratch and are copied, so the queue's block stays as small as
+// what it holds: a block offered in full to every read would leave a
+// touched page or two of heap behind per idle peer.
+constexpr std::size_t kReadInPlaceFrom = 4096;
+
+}  // namespace
+
 std::span<std::byte> Connection::roomForCiphertext() {
-  return turnIsOver() ? std::span<std::byte>() : worker_.tlsScratch();  // fair turns, as plaintext
+  if (turnIsOver()) return {};  // fair turns, as plaintext
+  // Until the PROXY header is read (it is not TLS), and for small reads, the
+  // worker's scratch; while the peer streams, the session's own input
+  // queue, so the bytes are not copied again.
+  std::span<std::byte> scratch = worker_.tlsScratch();
+  if (proxy_ || !tlsReadInPlace_) return scratch;
+  std::span<std::byte> room = tls_->ciphertextRoom(scratch.size());
+  if (room.empty()) return scratch;  // out of memory: feedCiphertext says so
+  tlsBuffersHeld_ = true;  // even if the read finds nothing: give the block back when quiet
+  return room;
+}
+
+void Connection::handleCipherRead(std::size_t n, const std::byte* where) {
+  tlsReadInPlace_ = n >= kReadInPlaceFrom;
+  std::span<std::byte> scratch = worker_.tlsScratch();
+  if (where == scratch.data()) {
+    handleCipherBytes(scratch.first(n));
+    return;
+  }
+  turnBytes_ += n;
+  lastActivityMs_ = uv_now(worker_.loop());
+  tlsBuffersHeld_ = true;
+  tls_->commitCiphertext(n);
+  handleCiphertextTaken();
 }
 
 void Connection::handleCipherBytes(std::span<const std::byte> bytes) {
@@ -60,6 +97,10 @@ void Connection::handleCipherBytes(std::span<const std::byte> bytes) {
     }
   }
   tls_->feedCiphertext(bytes);
+  handleCiphertextTaken();
+}
+
+void Connection::handleCiphertextTaken() {
   sendTlsOutput();  // handshake flights, tickets, alerts
   if (isClosing()) return;
   if (tls_->state() == TlsState::kFailed) {

@@ -489,6 +489,96 @@ TEST(TlsContext, ReloadKeepsTheOldContextOnError) {
   EXPECT_EQ(p.server->state(), TlsState::kOpen);
 }
 
+// ---- byte queues and reading in place ---------------------------------------------
+TEST(TlsByteQueue, KeepsOrderAcrossGrowthAndCompaction) {
+  TlsByteQueue q;
+  std::string sent = randomBytes(100000, 3), got;
+  std::size_t at = 0;
+  std::mt19937 rng(5);
+  while (got.size() < sent.size()) {
+    std::size_t n = std::min<std::size_t>(rng() % 20000, sent.size() - at);
+    if (rng() & 1) {
+      ASSERT_TRUE(q.append(sent.data() + at, n));
+    } else {
+      std::span<std::byte> room = q.prepare(n);
+      ASSERT_EQ(room.size(), n);
+      std::memcpy(room.data(), sent.data() + at, n);
+      q.commit(n);
+    }
+    at += n;
+    EXPECT_EQ(q.size(), at - got.size());
+    std::string out(rng() % 30000, '\0');
+    out.resize(q.read(out.data(), out.size()));
+    got += out;
+    if (!q.empty()) {
+      EXPECT_FALSE(q.release());  // never while bytes wait
+    }
+  }
+  EXPECT_EQ(got, sent);
+  EXPECT_TRUE(q.empty());
+  ASSERT_TRUE(q.append("x", 1));
+  q.drop(1);
+  EXPECT_GT(q.capacity(), 0u);  // drained, the block stays until released
+  EXPECT_TRUE(q.release());
+  EXPECT_EQ(q.capacity(), 0u);
+  ASSERT_TRUE(q.append("ab", 2));
+  EXPECT_FALSE(q.release());  // not while bytes wait
+  EXPECT_EQ(textOf(q.front()), "ab");
+  q.drop(1);
+  EXPECT_EQ(textOf(q.front()), "b");
+}
+
+TEST(TlsSession, ReadsCiphertextInPlace) {
+  Pair p(serverContext(), clientContext());
+  p.pump();
+  ASSERT_EQ(p.server->state(), TlsState::kOpen);
+  std::string data = randomBytes(300000, 11);
+  ASSERT_TRUE(p.client->writePlaintext(asBytes(data)));
+  std::vector<std::byte> wire = p.client->takeCiphertext();
+  // As the server's socket reads: at most 17 KiB at a time, straight into
+  // the session, cut anywhere in a record.
+  std::string got;
+  for (std::size_t at = 0; at < wire.size();) {
+    std::span<std::byte> room = p.server->ciphertextRoom(17 * 1024);
+    ASSERT_EQ(room.size(), 17u * 1024);
+    std::size_t n = std::min<std::size_t>({room.size(), wire.size() - at, 1000 + at % 9000});
+    std::memcpy(room.data(), wire.data() + at, n);
+    EXPECT_EQ(p.server->commitCiphertext(n), TlsState::kOpen);
+    at += n;
+    drain(*p.server, got, 4096);
+  }
+  EXPECT_EQ(got, data);
+  EXPECT_EQ(p.server->bufferedCiphertext(), 0u);
+  EXPECT_TRUE(p.server->releaseBuffers());
+}
+
+TEST(TlsSession, WritesRecordsIntoTheCallersQueue) {
+  Pair p(serverContext(), clientContext());
+  p.pump();
+  ASSERT_EQ(p.client->state(), TlsState::kOpen);
+  std::string first = "queued in the session first|", second = randomBytes(70000, 12);
+  ASSERT_TRUE(p.client->writePlaintext(asBytes(first)));
+  TlsByteQueue batch;
+  ASSERT_TRUE(p.client->writePlaintext(asBytes(second), batch));
+  EXPECT_TRUE(p.client->pendingCiphertext().empty());  // all of it went to the batch, in order
+  ASSERT_TRUE(p.client->writePlaintext(asBytes("after")));
+  EXPECT_FALSE(p.client->pendingCiphertext().empty());  // the session's own queue again
+  std::vector<std::byte> wire(batch.front().begin(), batch.front().end());
+  std::vector<std::byte> rest = p.client->takeCiphertext();
+  wire.insert(wire.end(), rest.begin(), rest.end());
+  EXPECT_EQ(p.server->feedCiphertext(wire), TlsState::kOpen);
+  std::string got;
+  drain(*p.server, got, 65536);
+  EXPECT_EQ(got, first + second + "after");
+}
+
+TEST(TlsSession, ServerPrefersAes128Gcm) {
+  Pair p(serverContext(), clientContext());  // the client offers OpenSSL's default order
+  p.pump();
+  ASSERT_EQ(p.server->state(), TlsState::kOpen);
+  EXPECT_EQ(p.server->cipher(), "TLS_AES_128_GCM_SHA256");
+}
+
 // ---- idle memory ------------------------------------------------------------------
 // Bytes OpenSSL frees when an idle server session (handshake done, `traffic`
 // bytes each way) is destroyed: what the session held while idle.
