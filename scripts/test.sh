@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs the whole test suite twice: a Release build (and
 # the Windows programs cross-built and tested under Wine), then an
-# AddressSanitizer + UndefinedBehaviorSanitizer build; then runs each
+# AddressSanitizer + UndefinedBehaviorSanitizer build (clang); then runs each
 # libFuzzer target for a bounded time; then the multi-worker integration and
 # abuse tests under ThreadSanitizer. Exits non-zero on the first failure.
 # CI runs exactly this (.ci/run).
@@ -28,10 +28,10 @@ require_wine=0
 UVFRAME_REQUIRE_WINE="${UVFRAME_REQUIRE_WINE:-$require_wine}" JOBS="$jobs" \
   scripts/test-windows.sh build/bin
 
-# The sanitizer builds use clang (also needed for libFuzzer): with ASan and
-# UBSan it compiles this code in about a third of GCC's time (measured on one
-# test file: 24 s at -O1 against 77 s for GCC at -O2), and -O1 is what
-# AddressSanitizer's documentation suggests for it.
+# ASan + UBSan and the fuzzers are built with clang (libFuzzer needs it): with
+# ASan and UBSan it compiles this code in about a third of GCC's time
+# (measured on one test file: 24 s at -O1 against 77 s for GCC at -O2), and
+# -O1 is what AddressSanitizer's documentation suggests for it.
 clang=(-DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++)
 
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer build (clang, -O1) and tests"
@@ -50,8 +50,11 @@ cmake --build build-fuzz -j "$jobs" --target fuzz_frame_decoder fuzz_frame_reass
   fuzz_payload_renderer fuzz_http_request fuzz_proxy_header fuzz_tls_session fuzz_framing
 ctest --test-dir build-fuzz --output-on-failure -j "$jobs" -L fuzz
 
-echo "== ThreadSanitizer build (clang); integration and abuse tests against 2-worker servers"
-cmake -S . -B build-tsan -G Ninja "${clang[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+# TSan stays with GCC: under clang 14's TSan a 2-worker server sometimes
+# ignores a SIGTERM that arrives right after its listening line (seen in
+# about one test in 100), which GCC's has never shown here.
+echo "== ThreadSanitizer build; integration and abuse tests against 2-worker servers"
+cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DUVFRAME_SANITIZE=thread -DUVFRAME_BUILD_BENCH=OFF
 cmake --build build-tsan -j "$jobs" \
   --target uvframe-server uvframe_integration_tests uvframe_log_format_integration_tests \
