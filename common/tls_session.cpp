@@ -31,20 +31,6 @@ bool isIpAddress(const std::string& name) {
 
 }  // namespace
 
-std::string_view toString(TlsState state) {
-  switch (state) {
-    case TlsState::kHandshaking:
-      return "handshaking";
-    case TlsState::kOpen:
-      return "open";
-    case TlsState::kPeerClosed:
-      return "peer closed";
-    case TlsState::kFailed:
-      return "failed";
-  }
-  return "?";
-}
-
 TlsSession::TlsSession(const TlsContext& context, std::string_view serverName) {
   ERR_clear_error();
   ssl_ = SSL_new(context.native());

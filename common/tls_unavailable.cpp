@@ -36,20 +36,6 @@ std::shared_ptr<TlsContext> TlsContext::reloaded(std::string& error) const {
 
 TlsContext::~TlsContext() = default;
 
-std::string_view toString(TlsState state) {
-  switch (state) {
-    case TlsState::kHandshaking:
-      return "handshaking";
-    case TlsState::kOpen:
-      return "open";
-    case TlsState::kPeerClosed:
-      return "peer closed";
-    case TlsState::kFailed:
-      return "failed";
-  }
-  return "?";
-}
-
 // Nothing ever writes to a session's queues here, so they never hold a block.
 TlsByteQueue::~TlsByteQueue() = default;
 

@@ -436,10 +436,15 @@ void Connection::logFrame(std::span<const std::byte> payload, std::size_t totalB
   worker_.log().log(when, spdlog::source_loc{}, spdlog::level::info, std::string_view(line));
 }
 
-void Connection::rejectBadHeader(std::string_view why) {
+std::string Connection::firstUnreadBytesShown() const {
   std::span<const std::byte> sample = frames_.unread();
   std::string shown;
   appendEscapedUtf8(sample.first(std::min<std::size_t>(sample.size(), 32)), shown);
+  return shown;
+}
+
+void Connection::rejectBadHeader(std::string_view why) {
+  std::string shown = firstUnreadBytesShown();
   worker_.log().warn(
       "[tcp server] bad frame header: ip={}, port={}, {} ({}, first bytes \"{}\"); closing "
       "connection",
@@ -448,14 +453,12 @@ void Connection::rejectBadHeader(std::string_view why) {
 }
 
 void Connection::rejectOversizedFrame(std::uint64_t announcedBytes) {
-  std::span<const std::byte> sample = frames_.unread();
   // Only the seed's own framing is worth guessing about: a foreign protocol
   // read as a 4-byte length is the common mistake.
   std::string_view guess = worker_.options().framing.kind == FramingKind::kLength
-                               ? guessForeignProtocol(sample)
+                               ? guessForeignProtocol(frames_.unread())
                                : std::string_view{};
-  std::string shown;
-  appendEscapedUtf8(sample.first(std::min<std::size_t>(sample.size(), 32)), shown);
+  std::string shown = firstUnreadBytesShown();
   const auto maxFrame = worker_.options().maxFrameBytes;
   if (guess.empty()) {
     worker_.log().warn(

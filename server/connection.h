@@ -153,6 +153,9 @@ class Connection {
   void rejectOversizedFrame(std::uint64_t announcedBytes);
   /// A header the framing can never accept: one warning, then close.
   void rejectBadHeader(std::string_view why);
+  /// The first 32 bytes not yet taken from the ring, escaped for a log line
+  /// (what a refusal shows of the peer's bytes).
+  std::string firstUnreadBytesShown() const;
   void logDisconnected(CloseReason reason);
   void countClose(CloseReason reason);
   void pause(std::uint8_t bit);
