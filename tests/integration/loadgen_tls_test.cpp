@@ -59,8 +59,10 @@ TEST(LoadgenTlsRun, ThousandTlsConnectionsEveryFrameLoggedOnceInOrder) {
       std::filesystem::path(__FILE__).parent_path() / ".." / ".." / "scripts" / "check-log.py";
   Finished checked = runToExit({"/usr/bin/env", "python3", script.string(), log, "--json", json});
   EXPECT_EQ(checked.exitCode, 0) << checked.output;
-  EXPECT_NE(checked.output.find("peers 1000, load connections 1000, loadgen frames 5000"),
-            std::string::npos)
+  // Not "peers 1000": once a connection has closed, Linux may give its source
+  // port to a later one on loopback (tcp_tw_reuse=2), so there may be fewer
+  // distinct peer addresses than connections; check-log keys streams by both.
+  EXPECT_NE(checked.output.find("load connections 1000, loadgen frames 5000"), std::string::npos)
       << checked.output;
   EXPECT_NE(checked.output.find("gaps 0, duplicates 0, out of order 0"), std::string::npos)
       << checked.output;

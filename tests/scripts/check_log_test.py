@@ -100,6 +100,18 @@ class CheckLogTest(unittest.TestCase):
         self.assertIn("server stats frames=6, logged messages 6", out)
         self.assertIn("loadgen sent 6 frames (from --json): match", out)
 
+    def test_a_source_port_used_again_by_a_later_connection(self):
+        # Once a connection has closed, Linux may give its source port to a
+        # later one on loopback (tcp_tw_reuse): one peer address, two streams.
+        log = self.write("s.log", server_log(connection("127.0.0.1", 5000, 0, range(3)),
+                                             connection("127.0.0.1", 5000, 1, range(3)),
+                                             stats_frames=6))
+        run = self.write("run.json", run_json(6, 3))
+        rc, out = self.check(log, "--json", run)
+        self.assertEqual(rc, 0, out)
+        self.assertIn("peers 1, load connections 2, loadgen frames 6", out)
+        self.assertIn("gaps 0, duplicates 0, out of order 0", out)
+
     def test_three_logs_two_runs(self):
         # Two load generators, both numbering their connections from 0: the
         # streams are told apart by the client address.
