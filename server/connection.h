@@ -173,6 +173,9 @@ class Connection {
   std::span<std::byte> roomForCiphertext();
   void handleCipherRead(std::size_t n, const std::byte* where);
   void handleCipherBytes(std::span<const std::byte> bytes);
+  /// A read's bookkeeping: its bytes count toward the turn and as activity,
+  /// and the session's buffers are held until the peer is quiet again.
+  void noteCipherRead(std::size_t n);
   void handleCiphertextTaken();
   void sendTlsOutput();
   void failTls();

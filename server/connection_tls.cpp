@@ -71,17 +71,19 @@ void Connection::handleCipherRead(std::size_t n, const std::byte* where) {
     handleCipherBytes(scratch.first(n));
     return;
   }
-  turnBytes_ += n;
-  lastActivityMs_ = uv_now(worker_.loop());
-  tlsBuffersHeld_ = true;
+  noteCipherRead(n);
   tls_->commitCiphertext(n);
   handleCiphertextTaken();
 }
 
-void Connection::handleCipherBytes(std::span<const std::byte> bytes) {
-  turnBytes_ += bytes.size();
+void Connection::noteCipherRead(std::size_t n) {
+  turnBytes_ += n;
   lastActivityMs_ = uv_now(worker_.loop());
   tlsBuffersHeld_ = true;
+}
+
+void Connection::handleCipherBytes(std::span<const std::byte> bytes) {
+  noteCipherRead(bytes.size());
   if (proxy_) {
     bytes = bytes.subspan(proxy_->feed(bytes));
     switch (proxy_->status()) {
