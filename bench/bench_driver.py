@@ -19,7 +19,9 @@ While a load runs it samples the server's /proc/PID/io (rchar: bytes read
 from its sockets), /proc/PID/stat (CPU) and /proc/PID/status (RSS), so
 frames/s is what the server received in the steady part of the run, measured
 the same way for every server. Everything targets 127.0.0.1, every run is
-bounded in time, and every process started is killed on exit.
+bounded in time, and every process started is killed on exit. With
+--split-cpus servers run on the first half of the CPUs and loads on the
+second, so a load's own work (TLS encryption) takes none of the server's CPU.
 Prints one table, writes results/<date>.json and a PNG of the ratios.
 """
 import argparse
@@ -101,10 +103,27 @@ def set_priority():
         pass  # not root, or no autogroup: run as it is
 
 
-def start(cmd, out_path):
+def cpu_halves():
+    """--split-cpus: (server CPUs, load CPUs), the first and the second half of
+    the CPUs this process may use; None with fewer than two."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return None
+    half = len(cpus) // 2
+    return set(cpus[:half]), set(cpus[half:])
+
+
+def start(cmd, out_path, cpus=None):
+    """Starts cmd (its output to out_path) in its own session, at NICE and,
+    when cpus is given, on those CPUs only."""
+    def prepare():
+        if NICE:
+            set_priority()
+        if cpus:
+            os.sched_setaffinity(0, cpus)
     out = open(out_path, "wb")
     p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                         preexec_fn=set_priority if NICE else None)
+                         preexec_fn=prepare if NICE or cpus else None)
     out.close()
     STARTED.append(p)
     return p
@@ -250,14 +269,17 @@ class Runner:
         # beside each run so a reader can tell a busy machine from a slow server.
         result = {"scenario": scenario, "size": size, "connections": conns, "ok": False,
                   "loadavg_1m_before": round(os.getloadavg()[0], 2)}
+        halves = cpu_halves() if self.args.split_cpus else None
         server = start(self.server_cmd(scenario, port, log_path),
-                       os.path.join(self.workdir, f"{tag}.server.out"))
+                       os.path.join(self.workdir, f"{tag}.server.out"),
+                       halves[0] if halves else None)
         try:
             if not wait_listening(port, server):
                 result["error"] = "server did not start: " + self.tail(f"{tag}.server.out")
                 return result
             load = start(self.load_cmd(scenario, port, size, conns, json_path),
-                         os.path.join(self.workdir, f"{tag}.load.out"))
+                         os.path.join(self.workdir, f"{tag}.load.out"),
+                         halves[1] if halves else None)
             samples = []
             deadline = time.monotonic() + self.args.duration + 60
             while load.poll() is None and time.monotonic() < deadline:
@@ -409,6 +431,10 @@ def main():
                     help="run each load N times and keep the fastest (a busy machine)")
     ap.add_argument("--nice", type=int, default=0,
                     help="nice value for servers and loads, e.g. -10 (root) on a shared machine")
+    ap.add_argument("--split-cpus", action="store_true",
+                    help="servers on the first half of the CPUs, loads on the second half "
+                         "(the load's own work, e.g. TLS encryption, then does not take the "
+                         "server's CPU)")
     ap.add_argument("--pipeline", default="auto",
                     help="loadgen --pipeline without --echo (auto: 64 KiB per connection)")
     args = ap.parse_args()
@@ -490,6 +516,7 @@ def main():
                                      text=True, cwd=os.path.dirname(__file__)).stdout.strip(),
         "server_threads": args.server_threads, "load_threads": args.load_threads,
         "pipeline": args.pipeline, "repeat": args.repeat, "nice": args.nice,
+        "split_cpus": args.split_cpus,
         "runs": runs, "ratios": ratios,
     }
     with open(json_path, "w") as f:

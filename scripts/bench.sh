@@ -23,7 +23,10 @@
 # --load-threads N, --repeat N (best of N runs, for a busy machine),
 # --nice -10 (root: servers and loads ahead of other work on the machine),
 # --pipeline N|auto (loadgen frames in flight per connection without --echo;
-# auto keeps about 64 KiB in flight, as the blaster does).
+# auto keeps about 64 KiB in flight, as the blaster does),
+# --split-cpus (servers on the first half of the CPUs, loads on the second:
+# the load's own work, TLS encryption above all, then takes none of the
+# server's CPU; e.g. --scenarios uv_log,uv_log_tls --sizes 64,1024 --split-cpus).
 #
 # Every load targets 127.0.0.1 only and is bounded in time; whatever this
 # script started is killed when it exits. The microbenchmarks (bench_codec,
