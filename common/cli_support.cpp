@@ -11,19 +11,24 @@
 
 namespace uvframe {
 
+bool answerHelpOrVersion(const CLI::ParseError& error, CLI::App& app) {
+  if (dynamic_cast<const CLI::CallForAllHelp*>(&error)) {
+    std::fputs(app.help("", CLI::AppFormatMode::All).c_str(), stdout);
+  } else if (dynamic_cast<const CLI::CallForHelp*>(&error)) {
+    std::fputs(app.help().c_str(), stdout);
+  } else if (dynamic_cast<const CLI::CallForVersion*>(&error)) {
+    std::printf("%s %s\n", app.get_name().c_str(), kVersion);
+  } else {
+    return false;
+  }
+  return true;
+}
+
 int parseCommandLine(CLI::App& app, int argc, char** argv) {
   try {
     app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    std::fputs(app.help().c_str(), stdout);
-    return 0;
-  } catch (const CLI::CallForAllHelp&) {
-    std::fputs(app.help("", CLI::AppFormatMode::All).c_str(), stdout);
-    return 0;
-  } catch (const CLI::CallForVersion&) {
-    std::printf("%s %s\n", app.get_name().c_str(), kVersion);
-    return 0;
   } catch (const CLI::ParseError& e) {
+    if (answerHelpOrVersion(e, app)) return 0;
     std::string what = e.what();
     for (char& c : what) {
       if (c == '\n') c = ' ';

@@ -18,6 +18,10 @@ inline constexpr const char* kVersion = "0.1.0";
 /// printing one error line to stderr.
 int parseCommandLine(CLI::App& app, int argc, char** argv);
 
+/// When error is CLI11's --help, --help-all or --version, prints the answer
+/// to stdout and returns true (the program then exits 0); else false.
+bool answerHelpOrVersion(const CLI::ParseError& error, CLI::App& app);
+
 /// Adds --byte-order little|big bound to order.
 CLI::Option* addByteOrderOption(CLI::App& app, ByteOrder& order);
 

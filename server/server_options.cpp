@@ -349,16 +349,8 @@ int parseServerOptions(int argc, char** argv, ServerOptions& o) {
   OptionSources sources(argc, argv);
   try {
     app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    std::fputs(app.help().c_str(), stdout);
-    return 0;
-  } catch (const CLI::CallForAllHelp&) {
-    std::fputs(app.help("", CLI::AppFormatMode::All).c_str(), stdout);
-    return 0;
-  } catch (const CLI::CallForVersion&) {
-    std::printf("uvframe-server %s\n", kVersion);
-    return 0;
   } catch (const CLI::ParseError& e) {
+    if (answerHelpOrVersion(e, app)) return 0;
     // CLI11 reads the config file before it looks at --help: a broken file
     // must not hide the manual.
     if (sources.wantsHelp()) {
