@@ -5,8 +5,9 @@
 // off (bytesWritten); a dead console or abandon() turns what is owed into
 // lost bytes. So written + lost + pending always adds up, per destination,
 // and abandon() can count the loss at once even while the writer thread is
-// stuck inside write(2).
-#include "log_writer.h"
+// stuck inside write(2). The log file's side (retries, rotation, reopen) is
+// log_writer_file.cpp; the shared state, log_writer_core.h.
+#include "log_writer_core.h"
 
 #include "log_file_io.h"
 #include "log_rotation.h"
@@ -30,14 +31,7 @@
 #endif
 
 namespace uvframe {
-namespace {
-
-using Clock = std::chrono::steady_clock;
-constexpr std::chrono::milliseconds kFirstBackoff{20};
-constexpr std::chrono::milliseconds kMaxBackoff{500};
-// After abandon(), how long stopWithin() waits for a writer that is not stuck
-// in write(2) to notice (it only has to leave a condition or poll wait).
-constexpr std::chrono::milliseconds kAbandonGrace{100};
+namespace log_writer_detail {
 
 std::string errnoText(int err) {
   return std::string(std::strerror(err));
@@ -49,67 +43,15 @@ void reportToStderr(const std::string& text) {
   std::fflush(stderr);
 }
 
+}  // namespace log_writer_detail
+
+using namespace log_writer_detail;
+
+namespace {
+// After abandon(), how long stopWithin() waits for a writer that is not stuck
+// in write(2) to notice (it only has to leave a condition or poll wait).
+constexpr std::chrono::milliseconds kAbandonGrace{100};
 }  // namespace
-
-/// Everything the writer thread touches, shared with it so that a thread
-/// left stuck in write(2) (and detached) never outlives what it uses.
-struct LogWriter::Core {
-  explicit Core(Options o);
-  ~Core();
-
-  // Producer and owner side (any thread).
-  Block acquire(bool wait);
-  void submit(Block&& block);
-  void abandon();
-
-  // Writer thread.
-  void run();
-  void writeConsole(const Block& block);
-  bool waitConsoleWritable();
-  void consoleFailed(int err);
-  void writeFile(const Block& block);
-  int writeFileFrom(const Block& block, std::size_t& done);
-  bool takeReopenRequest();
-  void reopenFile(const Block* inFlight, std::size_t* done);
-  void noteFileFailure(int err);
-  void noteFileRecovered();
-  bool rotating() const { return hasFile && options.maxFileBytes > 0 && options.maxFiles > 0; }
-  void rotateFile();
-  bool payOff(std::uint64_t Counters::*written, std::uint64_t& owed, std::size_t n);
-  bool isAbandoned() const;
-
-  const Options options;
-  const bool hasFile;
-  int fileFd = -1;
-  int wakeRead = -1;  // abandon() writes a byte to wakeWrite to end a console poll
-  int wakeWrite = -1;
-
-  // Writer thread only (and the constructor).
-  bool fileAtLineStart = true;  // the file's last byte is '\n', or it is empty
-  std::uint64_t fileBytes = 0;  // the file's size (rotation)
-  std::uint64_t rotateAt = 0;   // rotate once fileBytes reaches it (after a failure: later)
-  bool failing = false;
-  Clock::time_point failingSince{};
-  Clock::time_point lastReport{};
-
-  mutable std::mutex mutex;
-  std::condition_variable workReady;  // the writer waits: blocks, reopen, stop, abandon
-  std::condition_variable blockFree;  // producers wait in acquire()
-  std::condition_variable progress;   // drain() and stopWithin() wait
-  std::deque<Block> queue;
-  std::vector<Block> freeBlocks;
-  std::size_t blocksCreated = 0;
-  std::uint64_t submitted = 0;
-  std::uint64_t completed = 0;
-  std::uint64_t owedFile = 0;
-  std::uint64_t owedConsole = 0;
-  bool consoleOn;
-  bool reopenRequested = false;
-  bool stopping = false;
-  bool abandoned = false;
-  bool finished = false;
-  Counters counters;
-};
 
 LogWriter::Core::Core(Options o)
     : options(std::move(o)), hasFile(!options.filePath.empty()), consoleOn(options.console) {
@@ -327,166 +269,6 @@ void LogWriter::Core::consoleFailed(int err) {
   // it: stop writing to the console, count what it misses, say so once.
   reportToStderr("console output failed (" + errnoText(err) +
                  "); logging to the console stops here, its bytes are counted as lost");
-}
-
-// Writes the block to the file, retrying a failure forever with backoff, so
-// a full disk delays the log instead of losing it (the queue fills, then the
-// producers wait). A retry resumes after the bytes that did reach the file,
-// so no line is written twice. Only abandon() ends the retries early.
-void LogWriter::Core::writeFile(const Block& block) {
-  std::size_t done = 0;
-  auto backoff = kFirstBackoff;
-  while (true) {
-    if (takeReopenRequest()) {
-      reopenFile(&block, &done);
-      backoff = kFirstBackoff;  // a new file deserves a prompt try
-    }
-    int err = writeFileFrom(block, done);
-    if (err < 0) return;  // abandoned
-    if (err == 0) {
-      if (failing) noteFileRecovered();
-      return;
-    }
-    noteFileFailure(err);
-    std::unique_lock lock(mutex);
-    // Not woken by stop(): a stopping writer still owes every byte.
-    workReady.wait_for(lock, backoff, [this] { return abandoned || reopenRequested; });
-    if (abandoned) return;
-    backoff = std::min(backoff * 2, kMaxBackoff);
-  }
-}
-
-// Writes block[done, size) to the file, advancing done; 0, an errno, or -1
-// once abandoned. A
-// block that would start after a cut line gets a '\n' first, so its first
-// line is never glued onto the cut one; going on with the cut line itself
-// (same file, after a failure) needs none.
-int LogWriter::Core::writeFileFrom(const Block& block, std::size_t& done) {
-  const bool continuingCutLine = done > 0 && block.data()[done - 1] != '\n';
-  if (!fileAtLineStart && !continuingCutLine) {
-    long n = writeSome(fileFd, "\n", 1);
-    if (n < 0) return static_cast<int>(-n);
-    fileAtLineStart = true;
-    ++fileBytes;
-    std::lock_guard lock(mutex);
-    ++counters.bytesWritten;
-  }
-  while (done < block.size()) {
-    // With rotation, write up to the end of the line that fills the file,
-    // rotate, and go on with the rest in the new file.
-    std::size_t end = block.size();
-    if (rotating()) {
-      if (fileAtLineStart && fileBytes >= rotateAt) rotateFile();
-      end = done + rotationCut(block.data() + done, block.size() - done, fileBytes, rotateAt);
-    }
-    while (done < end) {
-      long n = writeSome(fileFd, block.data() + done, end - done);
-      if (n < 0) return static_cast<int>(-n);
-      done += static_cast<std::size_t>(n);
-      fileBytes += static_cast<std::uint64_t>(n);
-      fileAtLineStart = block.data()[done - 1] == '\n';
-      if (!payOff(&Counters::bytesWritten, owedFile, static_cast<std::size_t>(n))) return -1;
-    }
-  }
-  if (rotating() && fileAtLineStart && fileBytes >= rotateAt) rotateFile();
-  return 0;
-}
-
-// Renames the chain (log_rotation.h) and opens a new file by the path. A
-// failure is reported on stderr and the writer goes on in the file it has,
-// trying again after another maxFileBytes: the log is never lost for it.
-void LogWriter::Core::rotateFile() {
-  std::string error = rotateLogFiles(options.filePath, options.maxFiles);
-  int fd = error.empty() ? openLogFile(options.filePath) : -1;
-  if (error.empty() && fd < 0) {
-    error = "cannot open a new log file '" + options.filePath + "': " + errnoText(errno);
-  }
-  if (!error.empty()) {
-    reportToStderr("log rotation failed: " + error + "; still writing to the current file");
-    rotateAt = fileBytes + options.maxFileBytes;
-    return;
-  }
-  closeLogFile(fileFd);
-  fileFd = fd;
-  fileAtLineStart = fileEndsAtLineStart(fileFd, options.filePath);
-  const FileSpot spot = spotOf(fileFd);
-  fileBytes = spot.known ? static_cast<std::uint64_t>(spot.size) : 0;
-  rotateAt = options.maxFileBytes;
-}
-
-bool LogWriter::Core::takeReopenRequest() {
-  std::lock_guard lock(mutex);
-  return std::exchange(reopenRequested, false);
-}
-
-// Reopens the log file by its path (logrotate renamed it, or an operator
-// fixed it). With a block in flight and cut mid-line (done bytes of it in the
-// old file): on the same file at the same size the line goes on; in any other
-// file it starts again from its beginning, so every line is whole in one file.
-void LogWriter::Core::reopenFile(const Block* inFlight, std::size_t* done) {
-  int fd = openLogFile(options.filePath);
-  if (fd < 0) {
-    std::string error = errnoText(errno);
-    reportToStderr("cannot reopen log file '" + options.filePath + "': " + error +
-                   "; still writing to the old one");
-    if (options.onReopened) options.onReopened(false, error);
-    return;
-  }
-  const FileSpot oldSpot = spotOf(fileFd);
-  const FileSpot newSpot = spotOf(fd);
-  closeLogFile(fileFd);
-  fileFd = fd;
-  fileAtLineStart = fileEndsAtLineStart(fileFd, options.filePath);
-  fileBytes = newSpot.known ? static_cast<std::uint64_t>(newSpot.size) : 0;
-  rotateAt = options.maxFileBytes;
-  if (inFlight != nullptr && *done > 0 && inFlight->data()[*done - 1] != '\n' &&
-      !(oldSpot.known && oldSpot == newSpot)) {
-    std::size_t lineStart = *done;
-    while (lineStart > 0 && inFlight->data()[lineStart - 1] != '\n')
-      --lineStart;
-    std::lock_guard lock(mutex);
-    if (!abandoned) owedFile += *done - lineStart;  // owed again, to the new file
-    *done = lineStart;
-  }
-  if (options.onReopened) options.onReopened(true, std::string());
-}
-
-void LogWriter::Core::noteFileFailure(int err) {
-  std::uint64_t waiting = 0;
-  {
-    std::lock_guard lock(mutex);
-    ++counters.writeErrors;
-    counters.fileFailing = true;
-    waiting = owedFile;
-  }
-  auto now = Clock::now();
-  if (!failing) {
-    failing = true;
-    failingSince = lastReport = now;
-    reportToStderr("cannot write log file '" + options.filePath + "': " + errnoText(err) +
-                   " (retrying until it works; new log lines wait meanwhile)");
-  } else if (now - lastReport >= options.reportInterval) {
-    lastReport = now;
-    auto seconds = std::chrono::duration_cast<std::chrono::seconds>(now - failingSince).count();
-    reportToStderr("cannot write log file '" + options.filePath + "': " + errnoText(err) +
-                   " (still failing after " + std::to_string(seconds) + " s, " +
-                   std::to_string(waiting) + " bytes waiting)");
-  }
-}
-
-void LogWriter::Core::noteFileRecovered() {
-  failing = false;
-  std::uint64_t errors = 0;
-  {
-    std::lock_guard lock(mutex);
-    counters.fileFailing = false;
-    errors = counters.writeErrors;
-  }
-  auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - failingSince).count();
-  reportToStderr("log file '" + options.filePath + "' is writable again after " +
-                 std::to_string(ms) + " ms (" + std::to_string(errors) +
-                 " failed write attempts so far; nothing lost)");
 }
 
 LogWriter::LogWriter(Options options)
