@@ -15,6 +15,8 @@ with the same uvframe-loadgen settings, each server scenario:
   ref_echo    uvframe-reference-server --echo, loadgen --echo (latency)
   uv_echo     uvframe-server --echo --log-level warn, loadgen --echo
   blaster     uvframe-blaster into ref_plain (the loadgen's own ceiling)
+With uv_log_tls it also measures connects per second, plaintext and TLS
+(handshakes/s; bench/connect_rates.py).
 While a load runs it samples the server's /proc/PID/io (rchar: bytes read
 from its sockets), /proc/PID/stat (CPU) and /proc/PID/status (RSS), so
 frames/s is what the server received in the steady part of the run, measured
@@ -35,6 +37,9 @@ import subprocess
 import sys
 import tempfile
 import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import connect_rates  # noqa: E402  (after the line above)
 
 SAMPLE_S = 0.25
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -467,6 +472,7 @@ def main():
               file=sys.stderr)
     started = time.monotonic()
     runs = []
+    connects = []
     with tempfile.TemporaryDirectory(prefix="uvframe-bench-") as work:
         runner = Runner(args, args.bindir, work)
         try:
@@ -497,10 +503,19 @@ def main():
                             {k: a.get(k) for k in ("frames_per_s", "other_cpu_pct", "ok")}
                             for a in tries])
                     runs.append(best)
+            # Handshakes/s beside connects/s whenever the TLS scenario runs.
+            if any("uv_log_tls" in scen for _, _, scen in matrix) and \
+                    "uvframe-loadgen" not in missing and "uvframe-server" not in missing:
+                n = 1000 if args.quick else 2000
+                print(f"bench: connects, plaintext and TLS, {n} connections", file=sys.stderr,
+                      flush=True)
+                connects = connect_rates.run(runner, sys.modules[__name__], n)
         finally:
             kill_all()
     ratios = compute_ratios(runs)
     print_table(runs, ratios)
+    if connects:
+        connect_rates.print_rows(connects)
     print("\noth CPU%: machine CPU use besides the server and the load (other processes, and"
           " loopback work charged to no process); when it is high, figures are lower bounds.")
     stamp = datetime.datetime.now().strftime("%Y-%m-%dT%H%M%S")
@@ -517,19 +532,18 @@ def main():
         "server_threads": args.server_threads, "load_threads": args.load_threads,
         "pipeline": args.pipeline, "repeat": args.repeat, "nice": args.nice,
         "split_cpus": args.split_cpus,
-        "runs": runs, "ratios": ratios,
+        "runs": runs, "ratios": ratios, "connects": connects,
     }
     with open(json_path, "w") as f:
         json.dump(doc, f, indent=1)
     print(f"\nbench: wrote {json_path} ({doc['elapsed_s']} s)")
     try:
-        sys.dont_write_bytecode = True  # no __pycache__ in the source tree
         from plot_bench import plot_ratios
         png = plot_ratios(doc, json_path[:-5] + ".png")
         print(f"bench: wrote {png}")
     except ImportError as e:
         print(f"bench: no chart ({e}); apt-get install python3-matplotlib", file=sys.stderr)
-    return 0 if all(r.get("ok") for r in runs) else 1
+    return 0 if all(r.get("ok") for r in runs + connects) else 1
 
 
 if __name__ == "__main__":
