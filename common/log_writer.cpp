@@ -10,7 +10,6 @@
 #include "log_writer_core.h"
 
 #include "log_file_io.h"
-#include "log_rotation.h"
 
 #include <fcntl.h>
 

@@ -18,8 +18,6 @@ namespace uvframe {
 namespace log_writer_detail {
 
 using Clock = std::chrono::steady_clock;
-inline constexpr std::chrono::milliseconds kFirstBackoff{20};
-inline constexpr std::chrono::milliseconds kMaxBackoff{500};
 
 /// strerror(err) as a string.
 std::string errnoText(int err);

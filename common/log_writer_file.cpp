@@ -14,6 +14,13 @@ namespace uvframe {
 
 using namespace log_writer_detail;
 
+namespace {
+// A failed write is tried again after 20 ms, then twice as long each time,
+// up to half a second.
+constexpr std::chrono::milliseconds kFirstBackoff{20};
+constexpr std::chrono::milliseconds kMaxBackoff{500};
+}  // namespace
+
 // Writes the block to the file, retrying a failure forever with backoff, so
 // a full disk delays the log instead of losing it (the queue fills, then the
 // producers wait). A retry resumes after the bytes that did reach the file,
